@@ -1,0 +1,333 @@
+#include "format/wal_writer.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace runlog::wal {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr char kLockName[] = "LOCK";
+constexpr char kTempSuffix[] = ".tmp";
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsZero(const RunId& id) {
+  return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
+}
+
+uint64_t PageDown(uint64_t v) { return v & ~(kPageSize - 1); }
+uint64_t PageUp(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+
+}  // namespace
+
+Writer::Writer(std::string dir, const WriterOptions& options)
+    : dir_(std::move(dir)),
+      options_(options),
+      fs_(options.fs != nullptr ? options.fs : FileSystem::Default()),
+      run_id_(options.run_id) {}
+
+Result<std::unique_ptr<Writer>> Writer::Open(const std::string& dir,
+                                             const WriterOptions& options) {
+  if (options.recovery == RecoveryMode::kSalvage) {
+    return Status::InvalidArgument(
+        "a writer cannot open " + dir +
+        " in salvage mode: copy the valid records out with `runlog wal salvage` instead");
+  }
+  if (options.segment_size < kSegmentHeaderSize + AlignedRecordSize(1) ||
+      options.segment_size > (uint64_t{1} << 40)) {
+    return Status::InvalidArgument("segment_size " + std::to_string(options.segment_size) +
+                                   " is out of range");
+  }
+  FileSystem* fs = options.fs != nullptr ? options.fs : FileSystem::Default();
+  RUNLOG_ASSIGN_OR_RETURN(bool exists, fs->IsDirectory(dir));
+  if (!exists) {
+    if (!options.create_if_missing) return Status::NotFound("no WAL directory " + dir);
+    RUNLOG_RETURN_IF_ERROR(fs->CreateDirs(dir));
+  }
+  std::unique_ptr<Writer> w(new Writer(dir, options));
+  RUNLOG_RETURN_IF_ERROR(w->AcquireLock());
+  RUNLOG_RETURN_IF_ERROR(w->Recover());
+  if (options.durability == Durability::kInterval) {
+    w->sync_thread_ = std::thread([raw = w.get()] { raw->SyncLoop(); });
+  }
+  return w;
+}
+
+Writer::~Writer() { (void)Close(); }
+
+Status Writer::AcquireLock() {
+  const std::string path = dir_ + "/" + kLockName;
+  RUNLOG_ASSIGN_OR_RETURN(lock_fd_, fs_->Open(path, O_RDWR | O_CREAT));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char buf[32] = {0};
+    ssize_t n = ::pread(lock_fd_, buf, sizeof(buf) - 1, 0);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (err != EWOULDBLOCK) return Status::FromErrno("cannot lock", path, err);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return Status::RunLocked(dir_ + " is being written by process " + holder);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 ||
+      ::pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return Status::FromErrno("cannot write the pid into", path, errno);
+  }
+  return Status::OK();
+}
+
+Status Writer::Recover() {
+  // Leftovers of a segment creation that a crash interrupted never held records.
+  RUNLOG_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->ListDir(dir_));
+  for (const std::string& name : names) {
+    if (name.size() > 4 && name.ends_with(kTempSuffix)) {
+      RUNLOG_RETURN_IF_ERROR(fs_->Remove(dir_ + "/" + name));
+    }
+  }
+  ReaderOptions ro;
+  ro.mode = options_.recovery;
+  ro.verify_payloads = false;  // checksums prove what this format wrote; commit verifies
+  ro.on_damage = options_.on_damage;
+  ro.fs = fs_;
+  RUNLOG_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::Open(dir_, ro));
+  Record rec;
+  for (;;) {
+    RUNLOG_ASSIGN_OR_RETURN(bool more, reader->Next(&rec));
+    if (!more) break;
+  }
+  const LogEnd& end = reader->end();
+  for (const std::string& path : end.unusable_segments) RUNLOG_RETURN_IF_ERROR(fs_->Remove(path));
+  if (!end.unusable_segments.empty()) RUNLOG_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+
+  if (!end.has_segments) {
+    if (IsZero(run_id_)) {
+      return Status::InvalidArgument("creating the log " + dir_ + " needs a run id");
+    }
+    if (options_.first_lsn < kFirstLsn) {
+      return Status::InvalidArgument("first_lsn must be at least 1");
+    }
+    RUNLOG_ASSIGN_OR_RETURN(seg_, CreateSegment(options_.first_lsn, options_.segment_size));
+    next_lsn_ = options_.first_lsn;
+    last_lsn_.store(next_lsn_ - 1);
+    durable_lsn_.store(next_lsn_ - 1);
+    return Status::OK();
+  }
+  if (!IsZero(run_id_) && run_id_ != end.run_id) {
+    return Status::InvalidArgument("the log " + dir_ + " belongs to run " +
+                                   RunIdHex(end.run_id) + ", not " + RunIdHex(run_id_));
+  }
+  run_id_ = end.run_id;
+  next_lsn_ = end.next_lsn;
+  last_lsn_.store(end.next_lsn - 1);
+  RUNLOG_RETURN_IF_ERROR(MapExisting(end));
+  durable_lsn_.store(end.next_lsn - 1);
+  return Status::OK();
+}
+
+Status Writer::MapExisting(const LogEnd& end) {
+  OpenSegment seg;
+  seg.path = end.segment;
+  RUNLOG_ASSIGN_OR_RETURN(seg.fd, fs_->Open(seg.path, O_RDWR));
+  auto fail = [&](Status s) {
+    (void)fs_->Close(seg.fd, seg.path);
+    return s;
+  };
+  Result<uint64_t> size = fs_->Size(seg.fd, seg.path);
+  if (!size.ok()) return fail(size.status());
+  seg.capacity = *size;
+  // Close() released the unused tail; take the blocks back before mapping for writes.
+  if (Status s = fs_->Allocate(seg.fd, seg.path, seg.capacity); !s.ok()) return fail(s);
+  Result<void*> base = fs_->Map(seg.fd, seg.path, seg.capacity, true);
+  if (!base.ok()) return fail(base.status());
+  seg.base = static_cast<uint8_t*>(*base);
+  seg.offset = end.offset;
+  if (end.garbage_end > end.offset) {
+    // Clear the torn tail so that nothing is ever appended after garbage.
+    std::memset(seg.base + end.offset, 0, end.garbage_end - end.offset);
+  }
+  // What recovery found becomes durable now, whatever the previous process synced.
+  Status s = fs_->SyncMapped(seg.base, seg.capacity, seg.path);
+  if (!s.ok()) {
+    ReleaseSegment(&seg);
+    return s;
+  }
+  seg.synced = seg.offset;
+  seg_ = seg;
+  return Status::OK();
+}
+
+Result<Writer::OpenSegment> Writer::CreateSegment(Lsn first_lsn, uint64_t capacity) {
+  OpenSegment seg;
+  seg.path = dir_ + "/" + SegmentFileName(first_lsn);
+  const std::string tmp = seg.path + kTempSuffix;
+  RUNLOG_ASSIGN_OR_RETURN(seg.fd, fs_->Open(tmp, O_RDWR | O_CREAT | O_TRUNC));
+  seg.capacity = capacity;
+  uint8_t header[kSegmentHeaderSize];
+  EncodeSegmentHeader({kFormatVersion, run_id_, first_lsn, NowMicros()}, header);
+  Status s = fs_->Allocate(seg.fd, tmp, capacity);
+  if (s.ok()) s = fs_->WriteAt(seg.fd, tmp, 0, header);
+  if (s.ok()) s = fs_->SyncData(seg.fd, tmp);
+  if (s.ok()) s = fs_->Rename(tmp, seg.path);
+  if (s.ok()) s = fs_->SyncDir(dir_);
+  if (s.ok()) {
+    Result<void*> base = fs_->Map(seg.fd, seg.path, capacity, true);
+    if (base.ok()) {
+      seg.base = static_cast<uint8_t*>(*base);
+    } else {
+      s = base.status();
+    }
+  }
+  if (!s.ok()) {
+    (void)fs_->Close(seg.fd, tmp);
+    (void)fs_->Remove(tmp);  // may already be renamed: then the empty segment stays, valid
+    return s.WithContext("cannot create WAL segment " + seg.path);
+  }
+  seg.offset = kSegmentHeaderSize;
+  seg.synced = kSegmentHeaderSize;
+  return seg;
+}
+
+void Writer::ReleaseSegment(OpenSegment* seg) {
+  if (seg->base != nullptr) fs_->Unmap(seg->base, seg->capacity);
+  if (seg->fd >= 0) {
+    // Free the preallocated blocks past the last record; the size stays, so readers that
+    // mapped the whole file read zeros there instead of faulting.
+    uint64_t used = PageUp(seg->offset);
+    if (used < seg->capacity) (void)fs_->PunchHole(seg->fd, seg->path, used, seg->capacity - used);
+    (void)fs_->Close(seg->fd, seg->path);
+  }
+  *seg = OpenSegment();
+}
+
+Result<Lsn> Writer::Append(uint16_t type, std::span<const uint8_t> payload) {
+  if (payload.empty()) return Status::InvalidArgument("empty WAL record payload");
+  if (payload.size() > kMaxPayloadSize) {
+    return Status::ValueTooLarge("WAL record of " + std::to_string(payload.size()) +
+                                 " bytes exceeds the limit of " +
+                                 std::to_string(kMaxPayloadSize));
+  }
+  if (type == 0) return Status::InvalidArgument("record type 0 is reserved");
+  const size_t need = AlignedRecordSize(payload.size());
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Status::InvalidArgument("the WAL writer of " + dir_ + " is closed");
+  if (!error_.ok()) return error_;
+  if (seg_.offset + need > seg_.capacity) RUNLOG_RETURN_IF_ERROR(RollLocked(lock, need));
+  const Lsn lsn = next_lsn_++;
+  EncodeRecord(seg_.base + seg_.offset, lsn, type, payload);
+  seg_.offset += need;
+  last_lsn_.store(lsn, std::memory_order_release);
+  if (options_.durability == Durability::kSync) {
+    RUNLOG_RETURN_IF_ERROR(WaitDurableLocked(lock, lsn));
+  }
+  return lsn;
+}
+
+Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
+  // A sync running without the lock uses the current mapping: let it finish.
+  cv_.wait(lock, [this] { return !syncing_; });
+  if (!error_.ok()) return error_;
+  // Only the last segment may ever end torn: finish this one on disk first.
+  if (options_.durability != Durability::kNone && seg_.offset > seg_.synced) {
+    uint64_t start = PageDown(seg_.synced);
+    Status s = fs_->SyncMapped(seg_.base + start, seg_.offset - start, seg_.path);
+    if (!s.ok()) {
+      error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
+      return error_;
+    }
+    seg_.synced = seg_.offset;
+    durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
+  }
+  const uint64_t capacity =
+      std::max<uint64_t>(options_.segment_size, kSegmentHeaderSize + need);
+  RUNLOG_ASSIGN_OR_RETURN(OpenSegment next, CreateSegment(next_lsn_, capacity));
+  ReleaseSegment(&seg_);
+  seg_ = next;
+  return Status::OK();
+}
+
+Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
+  while (durable_lsn_.load(std::memory_order_acquire) < lsn) {
+    if (!error_.ok()) return error_;
+    if (syncing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    SyncLocked(lock);
+  }
+  return Status::OK();
+}
+
+void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
+  syncing_ = true;
+  const Lsn target = next_lsn_ - 1;
+  const uint64_t start = PageDown(seg_.synced);
+  const uint64_t end = seg_.offset;
+  uint8_t* base = seg_.base;
+  const std::string path = seg_.path;
+  lock.unlock();
+  Status s = fs_->SyncMapped(base + start, end - start, path);
+  lock.lock();
+  syncing_ = false;
+  if (s.ok()) {
+    seg_.synced = std::max(seg_.synced, end);
+    if (durable_lsn_.load(std::memory_order_relaxed) < target) {
+      durable_lsn_.store(target, std::memory_order_release);
+    }
+  } else if (error_.ok()) {
+    error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
+  }
+  cv_.notify_all();
+}
+
+Status Writer::Sync() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Status::InvalidArgument("the WAL writer of " + dir_ + " is closed");
+  return WaitDurableLocked(lock, next_lsn_ - 1);
+}
+
+void Writer::SyncLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, options_.sync_interval);
+    if (stop_ || !error_.ok() || syncing_) continue;
+    if (durable_lsn_.load(std::memory_order_relaxed) < next_lsn_ - 1) SyncLocked(lock);
+  }
+}
+
+Status Writer::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Status::OK();
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  Status result;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (options_.durability != Durability::kNone && seg_.base != nullptr) {
+      result = WaitDurableLocked(lock, next_lsn_ - 1);
+    }
+    cv_.wait(lock, [this] { return !syncing_; });
+    ReleaseSegment(&seg_);
+    closed_ = true;
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+  return result;
+}
+
+}  // namespace runlog::wal

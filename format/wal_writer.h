@@ -1,0 +1,139 @@
+// Appending to a WAL: preallocated, memory-mapped segments; thread-safe appends with dense
+// LSNs; three durability settings with group commit.
+//
+// Acknowledged means it survives a crash of the process: Append() returns only after the
+// whole record is in a shared mapping of the segment file (the kernel's page cache), so
+// kill -9, a segfault or an OOM kill of the host program loses nothing it returned.
+// Power loss or a kernel crash loses what was not yet synced:
+//   Durability::kNone      no sync at all (benchmarks, scratch runs)
+//   Durability::kInterval  a background sync at most `sync_interval` after an append
+//                          (default, 1 s)
+//   Durability::kSync      Append() returns after the record is synced; concurrent
+//                          appenders share one sync (group commit)
+//
+// Open() recovers the log first (RecoveryMode, wal_reader.h): a torn tail is cleared
+// (reported through on_damage) and appends continue after the last valid record; damage
+// in the middle of the log refuses the open with Corruption. Nothing is ever appended
+// after garbage.
+//
+// Thread safety: Append(), Sync(), last_lsn() and durable_lsn() may be called from any
+// number of threads at once. Close() must not race with other calls. One Writer per log:
+// a second writer, in any process, gets RunLocked naming the holder's pid.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <atomic>
+
+#include "format/file_system.h"
+#include "format/log_format.h"
+#include "format/segment.h"
+#include "format/wal_reader.h"
+#include "runlog/status.h"
+
+namespace runlog::wal {
+
+enum class Durability { kNone, kInterval, kSync };
+
+struct WriterOptions {
+  // Size segments are preallocated to; a new segment starts when a record does not fit
+  // (a record larger than this gets a segment of its own size). Default 64 MiB. Larger
+  // means fewer files and rolls; the open segment's unused blocks stay allocated until
+  // Close().
+  uint64_t segment_size = 64ull << 20;
+  // What survives power loss; see the file comment. Default kInterval.
+  Durability durability = Durability::kInterval;
+  // kInterval only: the longest an appended record waits for its sync. Default 1 s.
+  // Shorter loses less on power loss and costs more syncs.
+  std::chrono::milliseconds sync_interval{1000};
+  // How Open() treats damage. kSalvage is refused: salvage copies a log (SalvageLog, salvage.h),
+  // it never appends to a damaged one.
+  RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
+  // The run the log belongs to, written in every segment header. Opening an existing log
+  // of another run fails; all zero accepts any.
+  RunId run_id{};
+  // The LSN of the first record of a new log (default 1). Ignored for an existing log.
+  Lsn first_lsn = kFirstLsn;
+  // Create the directory and the first segment when missing (default). When false, a
+  // missing directory is NotFound.
+  bool create_if_missing = true;
+  // Receives the torn tail cleared by recovery, if any.
+  std::function<void(const Damage&)> on_damage;
+  FileSystem* fs = nullptr;  // nullptr: FileSystem::Default()
+};
+
+class Writer {
+ public:
+  static Result<std::unique_ptr<Writer>> Open(const std::string& dir,
+                                              const WriterOptions& options);
+  // Closes if still open; a close error is lost then, so call Close() to see it.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Appends one record and returns its LSN. `payload` must be a FlatBuffer of `type`'s
+  // table (the writer does not verify it: encode with RecordBuilder). Errors:
+  // InvalidArgument (empty payload, closed writer), ValueTooLarge (over kMaxPayloadSize),
+  // IOError (a new segment could not be created: nothing was appended, a later call may
+  // succeed; or a sync failed: sticky, every later call fails, reopen to recover).
+  Result<Lsn> Append(uint16_t type, std::span<const uint8_t> payload);
+
+  // Returns once every record appended before the call is synced to disk.
+  Status Sync();
+
+  // Syncs (unless kNone), releases the unused preallocated space and the lock.
+  Status Close();
+
+  Lsn last_lsn() const { return last_lsn_.load(std::memory_order_acquire); }
+  Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
+  const RunId& run_id() const { return run_id_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct OpenSegment {
+    std::string path;
+    int fd = -1;
+    uint8_t* base = nullptr;
+    uint64_t capacity = 0;
+    uint64_t offset = 0;  // where the next record goes
+    uint64_t synced = 0;  // bytes known durable
+  };
+
+  Writer(std::string dir, const WriterOptions& options);
+  Status Recover();
+  Status AcquireLock();
+  Result<OpenSegment> CreateSegment(Lsn first_lsn, uint64_t capacity);
+  Status MapExisting(const LogEnd& end);
+  Status RollLocked(std::unique_lock<std::mutex>& lock, size_t need);
+  Status WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn);
+  void SyncLocked(std::unique_lock<std::mutex>& lock);
+  void ReleaseSegment(OpenSegment* seg);
+  void SyncLoop();
+
+  const std::string dir_;
+  const WriterOptions options_;
+  FileSystem* const fs_;
+  RunId run_id_{};
+  int lock_fd_ = -1;
+
+  std::mutex mu_;
+  std::condition_variable cv_;  // sync finished, or stop requested
+  OpenSegment seg_;             // guarded by mu_
+  Lsn next_lsn_ = kFirstLsn;    // guarded by mu_
+  bool syncing_ = false;        // guarded by mu_: a sync runs without the lock held
+  bool closed_ = false;         // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  Status error_;                // guarded by mu_: sticky after a failed sync
+  std::atomic<Lsn> last_lsn_{0};
+  std::atomic<Lsn> durable_lsn_{0};
+  std::thread sync_thread_;
+};
+
+}  // namespace runlog::wal

@@ -1,0 +1,25 @@
+// Shared pieces of the runlog command: exit codes and Status → exit code mapping.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "runlog/status.h"
+
+namespace runlog::cli {
+
+// Exit codes of every runlog command.
+enum Exit : int {
+  kExitOk = 0,
+  kExitIoOrCorruption = 1,
+  kExitUsage = 2,
+  kExitRejected = 3,
+  kExitNotFound = 4,
+};
+
+// Prints "runlog: <status>" to stderr and returns the exit code for it.
+int Fail(const Status& status);
+
+// Registers `runlog wal dump|verify|salvage` on `app`; `*exit_code` receives the result.
+void AddWalCommands(CLI::App& app, int* exit_code);
+
+}  // namespace runlog::cli
