@@ -25,7 +25,7 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kSegmentHeaderSize = 64;
 
 // ---- record header (24 bytes), then the payload, then zeros to an 8-byte boundary ----
-// 0  checksum  u64  XXH3-64 of bytes [8, 24 + length) of the record
+// 0  checksum  u64  XXH3-64 of bytes [8, AlignedRecordSize(length)) of the record
 // 8  lsn       u64
 // 16 length    u32  payload bytes, without padding
 // 20 type      u16  RecordType; bit 15 set = readers that do not know it may skip it

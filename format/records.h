@@ -36,7 +36,9 @@ const T* PayloadAs(std::span<const uint8_t> payload) {
 // payload; the returned span stays valid until the next Build* call or destruction.
 class RecordBuilder {
  public:
-  RecordBuilder() : fbb_(256) {}
+  // Every scalar is written even when it equals its default: FlatBuffers would otherwise
+  // drop a -0.0 (it compares equal to the default 0.0) and lose its sign.
+  RecordBuilder() : fbb_(256) { fbb_.ForceDefaults(true); }
   RecordBuilder(const RecordBuilder&) = delete;
   RecordBuilder& operator=(const RecordBuilder&) = delete;
 

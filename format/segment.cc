@@ -100,7 +100,7 @@ RecordHeader LoadRecordHeader(const uint8_t* p) {
 }
 
 uint64_t ComputeRecordChecksum(const uint8_t* record, uint32_t length) {
-  return XXH3_64bits(record + 8, kRecordHeaderSize - 8 + length);
+  return XXH3_64bits(record + 8, AlignedRecordSize(length) - 8);
 }
 
 void EncodeRecord(uint8_t* dst, Lsn lsn, uint16_t type, std::span<const uint8_t> payload) {

@@ -49,8 +49,8 @@ struct RecordHeader {
 // record was written before it (within this machine).
 RecordHeader LoadRecordHeader(const uint8_t* p);
 
-// XXH3-64 of the record's bytes [8, 24 + length): header fields after the checksum, then
-// the payload.
+// XXH3-64 of the record's bytes [8, AlignedRecordSize(length)): the header fields after
+// the checksum, the payload and its zero padding.
 uint64_t ComputeRecordChecksum(const uint8_t* record, uint32_t length);
 
 // Writes a complete record (header, payload, zero padding) at `dst`, which has

@@ -111,6 +111,7 @@ void Reader::CloseSegment() {
 }
 
 void Reader::Report(const Damage& damage) {
+  damage_since_record_ = true;
   if (options_.on_damage) options_.on_damage(damage);
 }
 
@@ -173,7 +174,8 @@ Reader::Step Reader::ReadOne(Record* record) {
              "expected LSN " + std::to_string(expected_lsn_) + ", found " +
                  std::to_string(h.lsn)};
     if (options_.mode != RecoveryMode::kSalvage) return ErrorStep(Status::Corruption(d.ToString()));
-    Report(d);
+    // Records lost inside a damaged range that was just reported need no second report.
+    if (!damage_since_record_ || h.lsn < expected_lsn_) Report(d);
     if (h.lsn < expected_lsn_) {  // a stale record: keep LSNs increasing
       offset_ += AlignedRecordSize(h.length);
       return Step::kSkip;
@@ -181,6 +183,7 @@ Reader::Step Reader::ReadOne(Record* record) {
   }
   offset_ += AlignedRecordSize(h.length);
   expected_lsn_ = h.lsn + 1;
+  damage_since_record_ = false;
   end_.last_lsn = h.lsn;
   end_.offset = offset_;
   if (!IsKnownRecordType(h.type) && IsSafeToIgnore(h.type)) return Step::kSkip;

@@ -141,6 +141,7 @@ class Reader {
   uint64_t offset_ = 0;
   Lsn expected_lsn_ = 0;  // next LSN the log must hold; 0 before the first record
   bool have_run_id_ = false;
+  bool damage_since_record_ = false;  // salvage: a range was reported since the last record
   Status error_;
   LogEnd end_;
 };

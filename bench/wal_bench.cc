@@ -1,0 +1,303 @@
+// Benchmarks of the write-ahead log in format/: append throughput (one thread, several
+// threads, synced group commit), the bytes a record takes in a segment, and read
+// throughput (checksum, FlatBuffers Verifier and decode of every record).
+//
+// Every benchmark works in its own mkdtemp() directory under /tmp and removes it with
+// everything in it when it finishes. Each reports `peak_rss_mb`, getrusage()'s ru_maxrss:
+// the peak resident size of the whole process so far, so it never decreases from one
+// benchmark to the next. Rates (items/s, points/s) are over wall-clock time.
+//
+//   build-bench/bench/wal_bench --benchmark_repetitions=3
+//                               --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "format/log_format.h"
+#include "format/records.h"
+#include "format/segment.h"
+#include "format/wal_reader.h"
+#include "format/wal_writer.h"
+#include "runlog/status.h"
+
+namespace runlog::wal {
+namespace {
+
+constexpr char kSeriesPath[] = "train/loss";
+constexpr uint64_t kSegmentSize = 64ull << 20;
+constexpr uint16_t kAppendFloatsType = static_cast<uint16_t>(RecordType::AppendFloats);
+constexpr int64_t kBaseTimestampUs = 1'700'000'000'000'000;
+// Records in the log BM_WalRead reads.
+constexpr int64_t kReadLogRecords = 2'000'000;
+
+// Setup failures make every figure meaningless: report and stop the whole binary.
+void CheckOk(const Status& status, const char* what) {
+  if (status.ok()) return;
+  std::fprintf(stderr, "wal_bench: %s: %s\n", what, status.ToString().c_str());
+  std::abort();
+}
+
+template <typename T>
+T ValueOrDie(Result<T> result, const char* what) {
+  CheckOk(result.status(), what);
+  return std::move(result).value();
+}
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/runlog_wal_bench.XXXXXX";
+    if (::mkdtemp(name) == nullptr) {
+      std::perror("wal_bench: mkdtemp");
+      std::abort();
+    }
+    path_ = name;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // The WAL directory inside; Writer::Open creates it.
+  std::string wal_dir() const { return path_ + "/wal"; }
+
+ private:
+  std::string path_;
+};
+
+// Flushes the dirty data and pending block discards that earlier benchmarks (and their
+// directory removals) left behind, so that their write-back does not land in the next
+// benchmark's timed loop. Called during setup, outside the timed region.
+void QuiesceDisk() { ::sync(); }
+
+double PeakRssMb() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+RunId BenchRunId() {
+  RunId id{};
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(i + 1);
+  return id;
+}
+
+std::unique_ptr<Writer> OpenWriter(const std::string& dir, Durability durability) {
+  WriterOptions options;
+  options.segment_size = kSegmentSize;
+  options.durability = durability;
+  options.run_id = BenchRunId();
+  return ValueOrDie(Writer::Open(dir, options), "open the WAL writer");
+}
+
+// `count` points at consecutive steps. The content does not change the cost of an append
+// (no compression; XXH3 and the copies are data-independent), so every record of a
+// benchmark carries the same points.
+std::vector<FloatPoint> MakePoints(size_t count) {
+  std::vector<FloatPoint> points;
+  points.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    points.emplace_back(static_cast<double>(i), kBaseTimestampUs + static_cast<int64_t>(i),
+                        0.5 + static_cast<double>(i));
+  }
+  return points;
+}
+
+// ---- BM_WalAppend ------------------------------------------------------------------------
+// One thread appending AppendFloats records of `points` points to "train/loss" with the
+// default durability (kInterval: a background msync at most 1 s after an append). Each
+// iteration encodes the record with a reused RecordBuilder and appends it, so the figure
+// includes FlatBuffers encoding, the copy into the mapped segment, XXH3, page faults on
+// fresh segment pages and the sync and file creation of each segment roll (every 64 MiB).
+// Counters: bytes_per_record = header + payload + padding, the segment bytes a record
+// consumes; bytes_per_point = bytes_per_record / points.
+void BM_WalAppend(benchmark::State& state) {
+  const auto points_per_record = static_cast<size_t>(state.range(0));
+  QuiesceDisk();
+  TempDir tmp;
+  std::unique_ptr<Writer> writer = OpenWriter(tmp.wal_dir(), Durability::kInterval);
+  RecordBuilder builder;
+  const std::vector<FloatPoint> points = MakePoints(points_per_record);
+  const size_t record_bytes = AlignedRecordSize(builder.AppendFloats(kSeriesPath, points).size());
+
+  for (auto _ : state) {
+    std::span<const uint8_t> payload = builder.AppendFloats(kSeriesPath, points);
+    Result<Lsn> lsn = writer->Append(kAppendFloatsType, payload);
+    if (!lsn.ok()) {
+      state.SkipWithError(lsn.status().ToString().c_str());
+      break;
+    }
+  }
+  CheckOk(writer->Close(), "close the WAL writer");
+
+  const auto iterations = static_cast<int64_t>(state.iterations());
+  state.SetItemsProcessed(iterations);
+  state.SetBytesProcessed(iterations * static_cast<int64_t>(record_bytes));
+  state.counters["points"] = benchmark::Counter(
+      static_cast<double>(iterations) * static_cast<double>(points_per_record),
+      benchmark::Counter::kIsRate);
+  state.counters["bytes_per_record"] = static_cast<double>(record_bytes);
+  state.counters["bytes_per_point"] =
+      static_cast<double>(record_bytes) / static_cast<double>(points_per_record);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+}
+BENCHMARK(BM_WalAppend)->ArgName("points")->Arg(1)->Arg(1000)->UseRealTime();
+
+// ---- shared writer for the multi-threaded benchmarks -------------------------------------
+// Thread 0 opens the writer before the benchmark loop and closes it after. Google Benchmark
+// holds every thread at a barrier where the loop starts and again where it ends, so the
+// other threads only touch the writer between those two points.
+struct SharedLog {
+  std::unique_ptr<TempDir> dir;
+  std::unique_ptr<Writer> writer;
+};
+
+SharedLog& Shared() {
+  static auto* log = new SharedLog;
+  return *log;
+}
+
+// Appends single-point records from every thread of `state` to one shared writer.
+void AppendFromThreads(benchmark::State& state, Durability durability) {
+  SharedLog& log = Shared();
+  if (state.thread_index() == 0) {
+    QuiesceDisk();
+    log.dir = std::make_unique<TempDir>();
+    log.writer = OpenWriter(log.dir->wal_dir(), durability);
+  }
+  RecordBuilder builder;  // one per thread
+  const std::vector<FloatPoint> points = MakePoints(1);
+
+  for (auto _ : state) {
+    std::span<const uint8_t> payload = builder.AppendFloats(kSeriesPath, points);
+    Result<Lsn> lsn = log.writer->Append(kAppendFloatsType, payload);
+    if (!lsn.ok()) {
+      state.SkipWithError(lsn.status().ToString().c_str());
+      break;
+    }
+  }
+
+  // Items are summed over the threads; the other counters come from thread 0 alone.
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    CheckOk(log.writer->Close(), "close the WAL writer");
+    log.writer.reset();
+    log.dir.reset();
+    state.counters["peak_rss_mb"] = PeakRssMb();
+  }
+}
+
+// ---- BM_WalAppendThreads -----------------------------------------------------------------
+// Four threads appending single-point records concurrently to one writer with the default
+// durability (kInterval); items/s is the total over the threads. Shows what the writer's
+// single mutex costs under contention.
+void BM_WalAppendThreads(benchmark::State& state) {
+  AppendFromThreads(state, Durability::kInterval);
+}
+BENCHMARK(BM_WalAppendThreads)->Threads(4)->UseRealTime();
+
+// ---- BM_WalAppendSync --------------------------------------------------------------------
+// Single-point appends with Durability::kSync: Append() returns once the record is msync'ed.
+// Concurrent appenders share one sync (group commit), so total items/s should grow with the
+// thread count while each sync's latency stays the same.
+void BM_WalAppendSync(benchmark::State& state) { AppendFromThreads(state, Durability::kSync); }
+BENCHMARK(BM_WalAppendSync)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
+
+// ---- BM_WalRead --------------------------------------------------------------------------
+// Reads a log of kReadLogRecords single-point records from the page cache, start to end:
+// per record the header checks, XXH3 checksum, FlatBuffers Verifier (verify_payloads) and
+// decoding of the AppendFloats payload, summing its values. items/s is records per second.
+
+// The directory of the log BM_WalRead reads: written on first use (outside the timed loop,
+// with kNone durability), removed by RemoveReadLog() before the binary exits.
+std::unique_ptr<TempDir>& ReadLogDir() {
+  static auto* dir = new std::unique_ptr<TempDir>;
+  return *dir;
+}
+
+std::string PrepareReadLog() {
+  std::unique_ptr<TempDir>& dir = ReadLogDir();
+  if (dir == nullptr) {
+    dir = std::make_unique<TempDir>();
+    std::unique_ptr<Writer> writer = OpenWriter(dir->wal_dir(), Durability::kNone);
+    RecordBuilder builder;
+    for (int64_t i = 0; i < kReadLogRecords; ++i) {
+      const FloatPoint point(static_cast<double>(i), kBaseTimestampUs + i,
+                             1.0 / static_cast<double>(i + 1));
+      CheckOk(writer->Append(kAppendFloatsType, builder.AppendFloats(kSeriesPath, {&point, 1}))
+                  .status(),
+              "append to the read benchmark's log");
+    }
+    CheckOk(writer->Close(), "close the read benchmark's log");
+    QuiesceDisk();
+  }
+  return dir->wal_dir();
+}
+
+void RemoveReadLog() { ReadLogDir().reset(); }
+
+void BM_WalRead(benchmark::State& state) {
+  const std::string dir = PrepareReadLog();
+  ReaderOptions options;
+  options.verify_payloads = true;
+  int64_t records = 0;
+
+  for (auto _ : state) {
+    std::unique_ptr<Reader> reader = ValueOrDie(Reader::Open(dir, options), "open the reader");
+    Record record;
+    double sum = 0;
+    int64_t count = 0;
+    for (;;) {
+      Result<bool> more = reader->Next(&record);
+      if (!more.ok()) {
+        state.SkipWithError(more.status().ToString().c_str());
+        return;
+      }
+      if (!*more) break;
+      if (record.type != kAppendFloatsType) {
+        state.SkipWithError("unexpected record type");
+        return;
+      }
+      const AppendFloats* op = PayloadAs<AppendFloats>(record.payload);
+      for (const FloatPoint* point : *op->points()) sum += point->value();
+      ++count;
+    }
+    benchmark::DoNotOptimize(sum);
+    if (count != kReadLogRecords) {
+      state.SkipWithError("the log holds fewer records than were written");
+      return;
+    }
+    records += count;
+  }
+
+  state.SetItemsProcessed(records);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+}
+BENCHMARK(BM_WalRead)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace runlog::wal
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  runlog::wal::RemoveReadLog();
+  benchmark::Shutdown();
+  return 0;
+}
