@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -83,7 +84,9 @@ class TempDir {
 // Flushes the dirty data and pending block discards that earlier benchmarks (and their
 // directory removals) left behind, so that their write-back does not land in the next
 // benchmark's timed loop. Called during setup, outside the timed region.
-void QuiesceDisk() { ::sync(); }
+void QuiesceDisk() {
+  ::sync();
+}
 
 double PeakRssMb() {
   struct rusage usage {};
@@ -148,9 +151,9 @@ void BM_WalAppend(benchmark::State& state) {
   const auto iterations = static_cast<int64_t>(state.iterations());
   state.SetItemsProcessed(iterations);
   state.SetBytesProcessed(iterations * static_cast<int64_t>(record_bytes));
-  state.counters["points"] = benchmark::Counter(
-      static_cast<double>(iterations) * static_cast<double>(points_per_record),
-      benchmark::Counter::kIsRate);
+  state.counters["points"] =
+      benchmark::Counter(static_cast<double>(iterations) * static_cast<double>(points_per_record),
+                         benchmark::Counter::kIsRate);
   state.counters["bytes_per_record"] = static_cast<double>(record_bytes);
   state.counters["bytes_per_point"] =
       static_cast<double>(record_bytes) / static_cast<double>(points_per_record);
@@ -215,7 +218,9 @@ BENCHMARK(BM_WalAppendThreads)->Threads(4)->UseRealTime();
 // Single-point appends with Durability::kSync: Append() returns once the record is msync'ed.
 // Concurrent appenders share one sync (group commit), so total items/s should grow with the
 // thread count while each sync's latency stays the same.
-void BM_WalAppendSync(benchmark::State& state) { AppendFromThreads(state, Durability::kSync); }
+void BM_WalAppendSync(benchmark::State& state) {
+  AppendFromThreads(state, Durability::kSync);
+}
 BENCHMARK(BM_WalAppendSync)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
 
 // ---- BM_WalRead --------------------------------------------------------------------------
@@ -249,7 +254,9 @@ std::string PrepareReadLog() {
   return dir->wal_dir();
 }
 
-void RemoveReadLog() { ReadLogDir().reset(); }
+void RemoveReadLog() {
+  ReadLogDir().reset();
+}
 
 void BM_WalRead(benchmark::State& state) {
   const std::string dir = PrepareReadLog();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace runlog {
@@ -114,6 +115,26 @@ Status FileSystem::Truncate(int fd, const std::string& path, uint64_t size) {
                              errno);
   }
   return Status::OK();
+}
+
+Result<bool> FileSystem::NextDataRegion(int fd, const std::string& path, uint64_t offset,
+                                        uint64_t* data, uint64_t* hole) {
+  RUNLOG_ASSIGN_OR_RETURN(uint64_t size, Size(fd, path));
+  if (offset >= size) return false;
+  off_t d = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (d < 0) {
+    if (errno == ENXIO) return false;
+    if (errno != EINVAL && errno != EOPNOTSUPP) {
+      return Status::FromErrno("cannot seek in", path, errno);
+    }
+    *data = offset;  // no SEEK_DATA here: everything may be data
+    *hole = size;
+    return true;
+  }
+  off_t h = ::lseek(fd, d, SEEK_HOLE);
+  *data = static_cast<uint64_t>(d);
+  *hole = h < 0 ? size : std::min<uint64_t>(static_cast<uint64_t>(h), size);
+  return true;
 }
 
 Status FileSystem::SyncData(int fd, const std::string& path) {

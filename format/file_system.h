@@ -42,6 +42,12 @@ class FileSystem {
   // as zeros. Filesystems without hole punching return NotSupported, which callers ignore.
   virtual Status PunchHole(int fd, const std::string& path, uint64_t offset, uint64_t length);
   virtual Status Truncate(int fd, const std::string& path, uint64_t size);
+  // The data regions at or after `offset` (lseek SEEK_DATA/SEEK_HOLE): sets *data to the
+  // start of the next region that may hold non-zero bytes and *hole to its end. Returns
+  // false when only holes follow. Filesystems without the lseek extension report one
+  // region up to the end of the file.
+  virtual Result<bool> NextDataRegion(int fd, const std::string& path, uint64_t offset,
+                                      uint64_t* data, uint64_t* hole);
 
   // fdatasync(2).
   virtual Status SyncData(int fd, const std::string& path);

@@ -292,8 +292,7 @@ Reader::Step Reader::EndOfSegmentData(uint64_t offset) {
     if (Status s = Refresh(); !s.ok()) return ErrorStep(s);
     if (IsLastSegment()) return Step::kEndOfLog;
   }
-  std::span<const uint8_t> rest(seg_->base + offset, seg_->size - offset);
-  if (!AllZero(rest)) {
+  if (!RestIsZero(offset)) {
     return Problem(DamageKind::kBadRecordHeader, offset,
                    "a zero record header followed by non-zero bytes");
   }
@@ -348,11 +347,43 @@ uint64_t Reader::FindNextValidRecord(uint64_t from) const {
   return kNone;
 }
 
+bool Reader::RestIsZero(uint64_t offset) const {
+  // Skip holes (a closed writer's released tail, preallocated blocks never written):
+  // scanning them would fault in every page of a 64 MiB segment.
+  uint64_t pos = offset, data = 0, hole = 0;
+  while (pos < seg_->size) {
+    Result<bool> region = fs_->NextDataRegion(seg_->fd, seg_->path, pos, &data, &hole);
+    if (!region.ok()) {  // cannot tell the holes apart: look at every byte
+      return AllZero(std::span(seg_->base + pos, seg_->size - pos));
+    }
+    if (!*region) return true;
+    data = std::max(data, pos);
+    hole = std::min<uint64_t>(hole, seg_->size);
+    if (data >= hole) return true;
+    if (!AllZero(std::span(seg_->base + data, hole - data))) return false;
+    pos = hole;
+  }
+  return true;
+}
+
 // One past the last non-zero byte of the open segment (0 when all zero).
 uint64_t Reader::LastNonZero() const {
-  size_t n = seg_->size;
-  while (n > 0 && seg_->base[n - 1] == 0) --n;
-  return n;
+  uint64_t last = 0, pos = 0, data = 0, hole = 0;
+  while (pos < seg_->size) {
+    Result<bool> region = fs_->NextDataRegion(seg_->fd, seg_->path, pos, &data, &hole);
+    if (!region.ok()) {
+      data = pos;
+      hole = seg_->size;
+    } else if (!*region) {
+      break;
+    }
+    uint64_t n = std::min<uint64_t>(hole, seg_->size);
+    while (n > data && seg_->base[n - 1] == 0) --n;
+    if (n > data) last = n;
+    if (hole <= pos) break;
+    pos = hole;
+  }
+  return last;
 }
 
 }  // namespace runlog::wal

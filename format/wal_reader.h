@@ -126,6 +126,7 @@ class Reader {
   Step ErrorStep(Status status);
   uint64_t FindNextValidRecord(uint64_t from) const;
   uint64_t LastNonZero() const;
+  bool RestIsZero(uint64_t offset) const;
   bool IsLastSegment() const { return index_ + 1 >= segments_.size(); }
   void CloseSegment();
   void Report(const Damage& damage);
