@@ -1,5 +1,7 @@
 #include "format/records.h"
 
+#include <array>
+
 #include "format/log_format.h"
 
 namespace runlog::wal {
@@ -24,10 +26,15 @@ const char* RecordTypeName(uint16_t type) {
 }
 
 bool IsKnownRecordType(uint16_t type) {
-  for (RecordType t : EnumValuesRecordType()) {
-    if (t != RecordType::Invalid && static_cast<uint16_t>(t) == type) return true;
-  }
-  return false;
+  // Record types are below 128 (safe-to-ignore ones have bit 15): a bitmap answers.
+  static const std::array<bool, 128> kKnown = [] {
+    std::array<bool, 128> known{};
+    for (RecordType t : EnumValuesRecordType()) {
+      if (t != RecordType::Invalid) known.at(static_cast<uint16_t>(t)) = true;
+    }
+    return known;
+  }();
+  return type < kKnown.size() && kKnown[type];
 }
 
 Status VerifyPayload(uint16_t type, std::span<const uint8_t> payload) {

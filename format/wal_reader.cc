@@ -168,7 +168,7 @@ Reader::Step Reader::ReadOne(Record* record) {
                        std::to_string(expected_lsn_) + ")");
   }
   const uint64_t at = offset_;
-  const std::string where = seg_->path + " offset " + std::to_string(at) + ": ";
+  auto where = [&] { return seg_->path + " offset " + std::to_string(at) + ": "; };
   if (expected_lsn_ != 0 && h.lsn != expected_lsn_) {
     Damage d{DamageKind::kLsnGap, seg_->path, at, 0,
              "expected LSN " + std::to_string(expected_lsn_) + ", found " +
@@ -189,7 +189,7 @@ Reader::Step Reader::ReadOne(Record* record) {
   if (!IsKnownRecordType(h.type) && IsSafeToIgnore(h.type)) return Step::kSkip;
   if (h.lsn < options_.start_lsn) {
     if (!IsKnownRecordType(h.type)) {
-      return ErrorStep(Status::NotSupported(where + "unknown record type " +
+      return ErrorStep(Status::NotSupported(where() + "unknown record type " +
                                             std::to_string(h.type)));
     }
     return Step::kSkip;
@@ -205,7 +205,7 @@ Reader::Step Reader::ReadOne(Record* record) {
                 "LSN " + std::to_string(h.lsn) + ": " + s.message()});
         return Step::kSkip;
       }
-      return ErrorStep(Status(s.code(), where + "LSN " + std::to_string(h.lsn) + ": " +
+      return ErrorStep(Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " +
                                             s.message()));
     }
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,8 +58,8 @@ Result<std::unique_ptr<Writer>> Writer::Open(const std::string& dir,
   std::unique_ptr<Writer> w(new Writer(dir, options));
   RUNLOG_RETURN_IF_ERROR(w->AcquireLock());
   RUNLOG_RETURN_IF_ERROR(w->Recover());
-  if (options.durability == Durability::kInterval) {
-    w->sync_thread_ = std::thread([raw = w.get()] { raw->SyncLoop(); });
+  if (options.durability == Durability::kInterval || options.prefault_bytes > 0) {
+    w->background_ = std::thread([raw = w.get()] { raw->BackgroundLoop(); });
   }
   return w;
 }
@@ -227,6 +228,10 @@ Result<Lsn> Writer::Append(uint16_t type, std::span<const uint8_t> payload) {
   EncodeRecord(seg_.base + seg_.offset, lsn, type, payload);
   seg_.offset += need;
   last_lsn_.store(lsn, std::memory_order_release);
+  if (seg_.offset >= wake_at_) {
+    wake_at_ = UINT64_MAX;  // the background thread sets the next threshold
+    bg_cv_.notify_one();
+  }
   if (options_.durability == Durability::kSync) {
     RUNLOG_RETURN_IF_ERROR(WaitDurableLocked(lock, lsn));
   }
@@ -234,8 +239,8 @@ Result<Lsn> Writer::Append(uint16_t type, std::span<const uint8_t> payload) {
 }
 
 Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
-  // A sync running without the lock uses the current mapping: let it finish.
-  cv_.wait(lock, [this] { return !syncing_; });
+  // A sync or prefault running without the lock uses the current mapping: let it finish.
+  WaitIdleLocked(lock);
   if (!error_.ok()) return error_;
   // Only the last segment may ever end torn: finish this one on disk first.
   if (options_.durability != Durability::kNone && seg_.offset > seg_.synced) {
@@ -253,18 +258,45 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   RUNLOG_ASSIGN_OR_RETURN(OpenSegment next, CreateSegment(next_lsn_, capacity));
   ReleaseSegment(&seg_);
   seg_ = next;
+  prefaulted_ = seg_.offset;
+  wake_at_ = 0;  // the first append wakes the background thread to prefault
   return Status::OK();
 }
 
+void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
+  idle_cv_.wait(lock, [this] { return !syncing_ && !prefaulting_; });
+}
+
 Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
+  // Group commit: one thread (the leader) syncs everything appended so far while the
+  // others queue. When its sync ends, the leader wakes the waiters it covered and the
+  // first one it did not, who leads the next sync; nobody else is woken.
+  SyncWaiter me;
+  me.lsn = lsn;
+  bool queued = false;
+  auto dequeue = [&] {  // a leader may have removed `me` already when it woke it
+    if (!queued) return;
+    auto it = std::find(waiters_.begin(), waiters_.end(), &me);
+    if (it != waiters_.end()) waiters_.erase(it);
+    queued = false;
+  };
   while (durable_lsn_.load(std::memory_order_acquire) < lsn) {
-    if (!error_.ok()) return error_;
-    if (syncing_) {
-      cv_.wait(lock);
+    if (!error_.ok()) {
+      dequeue();
+      return error_;
+    }
+    if (!syncing_) {
+      dequeue();
+      SyncLocked(lock);
       continue;
     }
-    SyncLocked(lock);
+    if (!queued) {
+      waiters_.push_back(&me);
+      queued = true;
+    }
+    me.cv.wait(lock);
   }
+  dequeue();
   return Status::OK();
 }
 
@@ -287,21 +319,70 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   } else if (error_.ok()) {
     error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
   }
-  cv_.notify_all();
+  const Lsn durable = durable_lsn_.load(std::memory_order_relaxed);
+  while (!waiters_.empty() && (waiters_.front()->lsn <= durable || !error_.ok())) {
+    waiters_.front()->cv.notify_one();
+    waiters_.pop_front();
+  }
+  if (!waiters_.empty()) waiters_.front()->cv.notify_one();  // the next leader
+  idle_cv_.notify_all();
 }
 
+void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
+  const uint64_t target = std::min(seg_.capacity, seg_.offset + options_.prefault_bytes);
+  constexpr uint64_t kChunk = 1 << 20;
+  while (!stop_ && prefault_supported_ && seg_.base != nullptr) {
+    const uint64_t start = std::max(prefaulted_, PageDown(seg_.offset));
+    const uint64_t end = std::min(PageUp(start + kChunk), target);
+    if (start >= end) return;
+    uint8_t* base = seg_.base;
+    prefaulting_ = true;
+    lock.unlock();
+    // Faults the pages in writable without changing a byte: safe next to appends.
+    int rc = ::madvise(base + start, end - start, MADV_POPULATE_WRITE);
+    lock.lock();
+    prefaulting_ = false;
+    idle_cv_.notify_all();
+    if (rc != 0) {
+      prefault_supported_ = false;  // an older kernel: appends fault pages in themselves
+      return;
+    }
+    prefaulted_ = end;
+  }
+}
 Status Writer::Sync() {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return Status::InvalidArgument("the WAL writer of " + dir_ + " is closed");
   return WaitDurableLocked(lock, next_lsn_ - 1);
 }
 
-void Writer::SyncLoop() {
+void Writer::BackgroundLoop() {
+  using Clock = std::chrono::steady_clock;
+  const bool interval = options_.durability == Durability::kInterval;
   std::unique_lock<std::mutex> lock(mu_);
+  Clock::time_point next_sync = Clock::now() + options_.sync_interval;
   while (!stop_) {
-    cv_.wait_for(lock, options_.sync_interval);
-    if (stop_ || !error_.ok() || syncing_) continue;
-    if (durable_lsn_.load(std::memory_order_relaxed) < next_lsn_ - 1) SyncLocked(lock);
+    if (interval) {
+      bg_cv_.wait_until(lock, next_sync);
+    } else {
+      bg_cv_.wait(lock);
+    }
+    if (stop_) break;
+    if (options_.prefault_bytes > 0 && error_.ok()) PrefaultLocked(lock);
+    if (interval && error_.ok() && !syncing_ &&
+        durable_lsn_.load(std::memory_order_relaxed) < next_lsn_ - 1 &&
+        (Clock::now() >= next_sync || seg_.offset - seg_.synced >= options_.sync_bytes)) {
+      SyncLocked(lock);
+    }
+    if (Clock::now() >= next_sync) next_sync = Clock::now() + options_.sync_interval;
+    // Wake again when appends near the end of the prefaulted range or pile up unsynced.
+    uint64_t wake = UINT64_MAX;
+    if (options_.prefault_bytes > 0 && prefault_supported_) {
+      wake = prefaulted_ > options_.prefault_bytes / 2 ? prefaulted_ - options_.prefault_bytes / 2
+                                                        : 0;
+    }
+    if (interval) wake = std::min(wake, seg_.synced + options_.sync_bytes);
+    wake_at_ = std::max(wake, seg_.offset + 1);
   }
 }
 
@@ -311,15 +392,15 @@ Status Writer::Close() {
     if (closed_) return Status::OK();
     stop_ = true;
   }
-  cv_.notify_all();
-  if (sync_thread_.joinable()) sync_thread_.join();
+  bg_cv_.notify_all();
+  if (background_.joinable()) background_.join();
   Status result;
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (options_.durability != Durability::kNone && seg_.base != nullptr) {
       result = WaitDurableLocked(lock, next_lsn_ - 1);
     }
-    cv_.wait(lock, [this] { return !syncing_; });
+    WaitIdleLocked(lock);
     ReleaseSegment(&seg_);
     closed_ = true;
   }

@@ -22,7 +22,6 @@
 namespace runlog::wal {
 namespace {
 
-constexpr int kPerThread = 4000;
 
 // What the child reports for each acknowledged append: the LSN and the record's content.
 struct Ack {
@@ -37,6 +36,7 @@ struct CrashConfig {
   Durability durability;
   int threads;
   int kills;
+  int per_thread;  // appends per thread per child life: bounds the log's growth
 };
 
 // Runs in the child: append until killed. Never returns.
@@ -55,7 +55,7 @@ struct CrashConfig {
     RecordBuilder rb;
     const std::string path = "t" + std::to_string(t) + "/" + std::to_string(seed % 1000);
     // Bounded so the log stays small across hundreds of kills.
-    for (int64_t i = 0; i < kPerThread; ++i) {
+    for (int64_t i = 0; i < cfg.per_thread; ++i) {
       auto lsn = writer->Append(static_cast<uint16_t>(RecordType::AssignInt),
                                 rb.AssignInt(path, i));
       if (!lsn.ok()) _exit(4);
@@ -96,7 +96,7 @@ TEST_P(WalCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
     // Kill at a random moment. Most kills wait for a random number of acknowledgements,
     // so they land mid-run whatever the machine's speed; some land at a random time from
     // the start, during the writer's recovery or its first appends.
-    const size_t total = static_cast<size_t>(kPerThread) * cfg.threads;
+    const size_t total = static_cast<size_t>(cfg.per_thread) * cfg.threads;
     const bool early = rng() % 8 == 0;
     const size_t target = early ? 0 : 1 + rng() % (total * 9 / 10);
     if (early) {
@@ -161,10 +161,10 @@ TEST_P(WalCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
 // 210 kills in all.
 INSTANTIATE_TEST_SUITE_P(
     Modes, WalCrashTest,
-    ::testing::Values(CrashConfig{"none", Durability::kNone, 1, 60},
-                      CrashConfig{"interval", Durability::kInterval, 1, 60},
-                      CrashConfig{"interval_4_threads", Durability::kInterval, 4, 50},
-                      CrashConfig{"sync_4_threads", Durability::kSync, 4, 40}),
+    ::testing::Values(CrashConfig{"none", Durability::kNone, 1, 60, 4000},
+                      CrashConfig{"interval", Durability::kInterval, 1, 60, 4000},
+                      CrashConfig{"interval_4_threads", Durability::kInterval, 4, 50, 4000},
+                      CrashConfig{"sync_4_threads", Durability::kSync, 4, 40, 200}),
     [](const ::testing::TestParamInfo<CrashConfig>& p) { return std::string(p.param.name); });
 
 }  // namespace
