@@ -149,16 +149,14 @@ Status Writer::MapExisting(const LogEnd& end) {
   seg.capacity = *size;
   // Close() released the unused tail; take the blocks back before mapping for writes.
   if (Status s = fs_->Allocate(seg.fd, seg.path, seg.capacity); !s.ok()) return fail(s);
-  Result<void*> base = fs_->Map(seg.fd, seg.path, seg.capacity, true);
-  if (!base.ok()) return fail(base.status());
-  seg.base = static_cast<uint8_t*>(*base);
+  if (Status s = MapSegment(&seg); !s.ok()) return fail(s);
   seg.offset = end.offset;
   if (end.garbage_end > end.offset) {
     // Clear the torn tail so that nothing is ever appended after garbage.
     std::memset(seg.base + end.offset, 0, end.garbage_end - end.offset);
   }
   // What recovery found becomes durable now, whatever the previous process synced.
-  Status s = fs_->SyncMapped(seg.base, seg.capacity, seg.path);
+  Status s = fs_->SyncMapped(const_cast<uint8_t*>(seg.ro_base), seg.capacity, seg.path);
   if (!s.ok()) {
     ReleaseSegment(&seg);
     return s;
@@ -181,14 +179,7 @@ Result<Writer::OpenSegment> Writer::CreateSegment(Lsn first_lsn, uint64_t capaci
   if (s.ok()) s = fs_->SyncData(seg.fd, tmp);
   if (s.ok()) s = fs_->Rename(tmp, seg.path);
   if (s.ok()) s = fs_->SyncDir(dir_);
-  if (s.ok()) {
-    Result<void*> base = fs_->Map(seg.fd, seg.path, capacity, true);
-    if (base.ok()) {
-      seg.base = static_cast<uint8_t*>(*base);
-    } else {
-      s = base.status();
-    }
-  }
+  if (s.ok()) s = MapSegment(&seg);
   if (!s.ok()) {
     (void)fs_->Close(seg.fd, tmp);
     (void)fs_->Remove(tmp);  // may already be renamed: then the empty segment stays, valid
@@ -199,8 +190,25 @@ Result<Writer::OpenSegment> Writer::CreateSegment(Lsn first_lsn, uint64_t capaci
   return seg;
 }
 
+Status Writer::MapSegment(OpenSegment* seg) {
+  Result<void*> rw = fs_->Map(seg->fd, seg->path, seg->capacity, true);
+  if (!rw.ok()) return rw.status();
+  Result<void*> ro = fs_->Map(seg->fd, seg->path, seg->capacity, false);
+  if (!ro.ok()) {
+    fs_->Unmap(*rw, seg->capacity);
+    return ro.status();
+  }
+  seg->base = static_cast<uint8_t*>(*rw);
+  seg->ro_base = static_cast<const uint8_t*>(*ro);
+  seg->unmapped = 0;
+  return Status::OK();
+}
+
 void Writer::ReleaseSegment(OpenSegment* seg) {
-  if (seg->base != nullptr) fs_->Unmap(seg->base, seg->capacity);
+  if (seg->base != nullptr && seg->unmapped < seg->capacity) {
+    fs_->Unmap(seg->base + seg->unmapped, seg->capacity - seg->unmapped);
+  }
+  if (seg->ro_base != nullptr) fs_->Unmap(const_cast<uint8_t*>(seg->ro_base), seg->capacity);
   if (seg->fd >= 0) {
     // Free the preallocated blocks past the last record; the size stays, so readers that
     // mapped the whole file read zeros there instead of faulting.
@@ -225,6 +233,7 @@ Result<Lsn> Writer::Append(uint16_t type, std::span<const uint8_t> payload) {
   if (!error_.ok()) return error_;
   if (seg_.offset + need > seg_.capacity) RUNLOG_RETURN_IF_ERROR(RollLocked(lock, need));
   const Lsn lsn = next_lsn_++;
+  ++stats_.appends;
   EncodeRecord(seg_.base + seg_.offset, lsn, type, payload);
   seg_.offset += need;
   last_lsn_.store(lsn, std::memory_order_release);
@@ -242,10 +251,16 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   // A sync or prefault running without the lock uses the current mapping: let it finish.
   WaitIdleLocked(lock);
   if (!error_.ok()) return error_;
+  // Done writing here: drop the writable mapping before the pages are written back.
+  if (seg_.unmapped < seg_.capacity) {
+    fs_->Unmap(seg_.base + seg_.unmapped, seg_.capacity - seg_.unmapped);
+    seg_.unmapped = seg_.capacity;
+  }
   // Only the last segment may ever end torn: finish this one on disk first.
   if (options_.durability != Durability::kNone && seg_.offset > seg_.synced) {
     uint64_t start = PageDown(seg_.synced);
-    Status s = fs_->SyncMapped(seg_.base + start, seg_.offset - start, seg_.path);
+    Status s = fs_->SyncMapped(const_cast<uint8_t*>(seg_.ro_base) + start,
+                               seg_.offset - start, seg_.path);
     if (!s.ok()) {
       error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
       return error_;
@@ -258,6 +273,7 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   RUNLOG_ASSIGN_OR_RETURN(OpenSegment next, CreateSegment(next_lsn_, capacity));
   ReleaseSegment(&seg_);
   seg_ = next;
+  ++stats_.rolls;
   prefaulted_ = seg_.offset;
   wake_at_ = 0;  // the first append wakes the background thread to prefault
   return Status::OK();
@@ -269,48 +285,77 @@ void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
 
 Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
   // Group commit: one thread (the leader) syncs everything appended so far while the
-  // others queue. When its sync ends, the leader wakes the waiters it covered and the
-  // first one it did not, who leads the next sync; nobody else is woken.
-  SyncWaiter me;
-  me.lsn = lsn;
-  bool queued = false;
-  auto dequeue = [&] {  // a leader may have removed `me` already when it woke it
-    if (!queued) return;
-    auto it = std::find(waiters_.begin(), waiters_.end(), &me);
-    if (it != waiters_.end()) waiters_.erase(it);
-    queued = false;
+  // others wait for the sync generation that will cover their record. When a sync ends,
+  // one broadcast wakes exactly the waiters it covered, and one waiter of the next
+  // generation is woken to lead it.
+  bool counted = false;
+  uint64_t gen = 0;
+  auto uncount = [&] {
+    if (counted) --round_waiting_[gen % 2];
+    counted = false;
   };
   while (durable_lsn_.load(std::memory_order_acquire) < lsn) {
     if (!error_.ok()) {
-      dequeue();
+      uncount();
       return error_;
     }
     if (!syncing_) {
-      dequeue();
+      uncount();
+      GatherLocked(lock);
       SyncLocked(lock);
       continue;
     }
-    if (!queued) {
-      waiters_.push_back(&me);
-      queued = true;
+    if (!counted) {
+      gen = next_sync_gen_;  // the sync that starts next covers this record
+      ++round_waiting_[gen % 2];
+      counted = true;
+      if (gathering_) gather_cv_.notify_one();
     }
-    me.cv.wait(lock);
+    round_cv_[gen % 2].wait(lock);
   }
-  dequeue();
+  uncount();
   return Status::OK();
+}
+
+void Writer::GatherLocked(std::unique_lock<std::mutex>& lock) {
+  // The appenders the previous sync released usually append again at once; waiting for
+  // them (at most half a sync's time) lets one sync cover them all, as a database's
+  // commit delay does. A lone appender never waits.
+  if (last_round_woken_ <= 1) return;
+  const size_t want = last_round_woken_ - 1;
+  const auto deadline = std::chrono::steady_clock::now() + last_sync_time_ / 2;
+  syncing_ = true;  // others queue meanwhile instead of leading
+  gathering_ = true;
+  while (round_waiting_[next_sync_gen_ % 2] < want && error_.ok() &&
+         gather_cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
+  }
+  gathering_ = false;
+  syncing_ = false;
 }
 
 void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   syncing_ = true;
+  const uint64_t gen = next_sync_gen_++;
+  const auto started = std::chrono::steady_clock::now();
   const Lsn target = next_lsn_ - 1;
   const uint64_t start = PageDown(seg_.synced);
   const uint64_t end = seg_.offset;
+  // Unmap the fully written pages from the writable mapping first (see OpenSegment); the
+  // appender only ever writes at or past seg_.offset.
+  const uint64_t unmap_from = seg_.unmapped;
+  const uint64_t unmap_to = std::max(unmap_from, PageDown(end));
+  seg_.unmapped = unmap_to;
   uint8_t* base = seg_.base;
+  uint8_t* ro_base = const_cast<uint8_t*>(seg_.ro_base);
   const std::string path = seg_.path;
   lock.unlock();
-  Status s = fs_->SyncMapped(base + start, end - start, path);
+  if (unmap_to > unmap_from) fs_->Unmap(base + unmap_from, unmap_to - unmap_from);
+  Status s = fs_->SyncMapped(ro_base + start, end - start, path);
   lock.lock();
   syncing_ = false;
+  last_sync_time_ = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  ++stats_.syncs;
   if (s.ok()) {
     seg_.synced = std::max(seg_.synced, end);
     if (durable_lsn_.load(std::memory_order_relaxed) < target) {
@@ -319,20 +364,21 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   } else if (error_.ok()) {
     error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
   }
-  const Lsn durable = durable_lsn_.load(std::memory_order_relaxed);
-  while (!waiters_.empty() && (waiters_.front()->lsn <= durable || !error_.ok())) {
-    waiters_.front()->cv.notify_one();
-    waiters_.pop_front();
+  last_round_woken_ = round_waiting_[gen % 2];
+  round_cv_[gen % 2].notify_all();
+  if (!error_.ok()) {
+    round_cv_[(gen + 1) % 2].notify_all();
+  } else if (round_waiting_[(gen + 1) % 2] > 0) {
+    round_cv_[(gen + 1) % 2].notify_one();  // the next leader
   }
-  if (!waiters_.empty()) waiters_.front()->cv.notify_one();  // the next leader
   idle_cv_.notify_all();
 }
 
 void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
   const uint64_t target = std::min(seg_.capacity, seg_.offset + options_.prefault_bytes);
-  constexpr uint64_t kChunk = 1 << 20;
+  constexpr uint64_t kChunk = 4 << 20;
   while (!stop_ && prefault_supported_ && seg_.base != nullptr) {
-    const uint64_t start = std::max(prefaulted_, PageDown(seg_.offset));
+    const uint64_t start = PageDown(std::max({prefaulted_, seg_.offset, seg_.unmapped}));
     const uint64_t end = std::min(PageUp(start + kChunk), target);
     if (start >= end) return;
     uint8_t* base = seg_.base;
@@ -350,6 +396,11 @@ void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
     prefaulted_ = end;
   }
 }
+WriterStats Writer::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
 Status Writer::Sync() {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return Status::InvalidArgument("the WAL writer of " + dir_ + " is closed");

@@ -31,7 +31,6 @@
 #include <string>
 #include <thread>
 #include <atomic>
-#include <deque>
 
 #include "format/file_system.h"
 #include "format/log_format.h"
@@ -61,7 +60,7 @@ struct WriterOptions {
   // Bytes past the write position that a background thread keeps faulted in (writable) so
   // appends do not take page faults. Default 8 MiB; 0 turns it off (every new page then
   // costs the appending thread a fault, 1-10 us).
-  uint64_t prefault_bytes = 8ull << 20;
+  uint64_t prefault_bytes = 32ull << 20;
   // How Open() treats damage. kSalvage is refused: salvage copies a log (SalvageLog, salvage.h),
   // it never appends to a damaged one.
   RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
@@ -76,6 +75,13 @@ struct WriterOptions {
   // Receives the torn tail cleared by recovery, if any.
   std::function<void(const Damage&)> on_damage;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::Default()
+};
+
+// Counters since Open(), for tuning and benchmarks.
+struct WriterStats {
+  uint64_t appends = 0;  // records appended
+  uint64_t syncs = 0;    // data syncs (group commit: appends / syncs records per sync)
+  uint64_t rolls = 0;    // segments started after the first
 };
 
 class Writer {
@@ -100,19 +106,27 @@ class Writer {
   // Syncs (unless kNone), releases the unused preallocated space and the lock.
   Status Close();
 
+  WriterStats stats();
+
   Lsn last_lsn() const { return last_lsn_.load(std::memory_order_acquire); }
   Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
   const RunId& run_id() const { return run_id_; }
   const std::string& dir() const { return dir_; }
 
  private:
+  // The segment being appended to. It is mapped twice: writable for appends, and
+  // read-only for syncing. Pages behind the write position are unmapped from the writable
+  // mapping before they are synced: writing back a page that is still mapped writable
+  // costs a TLB shootdown per page, a cross-CPU interrupt.
   struct OpenSegment {
     std::string path;
     int fd = -1;
-    uint8_t* base = nullptr;
+    uint8_t* base = nullptr;           // writable mapping; [0, unmapped) is gone
+    const uint8_t* ro_base = nullptr;  // read-only mapping of the whole segment
     uint64_t capacity = 0;
-    uint64_t offset = 0;  // where the next record goes
-    uint64_t synced = 0;  // bytes known durable
+    uint64_t offset = 0;    // where the next record goes
+    uint64_t synced = 0;    // bytes known durable
+    uint64_t unmapped = 0;  // page-aligned end of the range unmapped from `base`
   };
 
   Writer(std::string dir, const WriterOptions& options);
@@ -120,19 +134,16 @@ class Writer {
   Status AcquireLock();
   Result<OpenSegment> CreateSegment(Lsn first_lsn, uint64_t capacity);
   Status MapExisting(const LogEnd& end);
+  Status MapSegment(OpenSegment* seg);
   Status RollLocked(std::unique_lock<std::mutex>& lock, size_t need);
   Status WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn);
+  void GatherLocked(std::unique_lock<std::mutex>& lock);
   void SyncLocked(std::unique_lock<std::mutex>& lock);
   void WaitIdleLocked(std::unique_lock<std::mutex>& lock);
   void PrefaultLocked(std::unique_lock<std::mutex>& lock);
   void ReleaseSegment(OpenSegment* seg);
   void BackgroundLoop();
 
-  // A thread waiting in WaitDurableLocked for its record's sync (group commit).
-  struct SyncWaiter {
-    Lsn lsn = 0;
-    std::condition_variable cv;
-  };
 
   const std::string dir_;
   const WriterOptions options_;
@@ -150,7 +161,16 @@ class Writer {
   bool prefault_supported_ = true;   // guarded by mu_
   uint64_t prefaulted_ = 0;          // guarded by mu_: end of the prefaulted range
   uint64_t wake_at_ = 0;             // guarded by mu_: an append past it wakes bg_cv_
-  std::deque<SyncWaiter*> waiters_;  // guarded by mu_: in LSN order
+  // Group commit: waiters for sync generation g wait on round_cv_[g % 2]; g is the value
+  // of next_sync_gen_ when they queued.
+  std::condition_variable round_cv_[2];
+  size_t round_waiting_[2] = {0, 0};   // guarded by mu_
+  uint64_t next_sync_gen_ = 1;         // guarded by mu_
+  std::condition_variable gather_cv_;  // a waiter queued while a leader gathers
+  bool gathering_ = false;             // guarded by mu_
+  size_t last_round_woken_ = 0;        // guarded by mu_: waiters the last sync released
+  std::chrono::microseconds last_sync_time_{0};  // guarded by mu_
+  WriterStats stats_;                // guarded by mu_
   bool closed_ = false;              // guarded by mu_
   bool stop_ = false;                // guarded by mu_
   Status error_;                     // guarded by mu_: sticky after a failed sync

@@ -260,7 +260,22 @@ TEST(WalTest, SyncModeAcknowledgesOnlyDurableRecordsAndSharesSyncs) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(w->durable_lsn(), 400u);
+  WriterStats stats = w->stats();
+  EXPECT_EQ(stats.appends, 400u);
+  EXPECT_GE(stats.syncs, 1u);
+  EXPECT_LT(stats.syncs, stats.appends) << "concurrent appenders share syncs";
   ASSERT_TRUE(w->Close().ok());
+}
+
+TEST(WalTest, AppendsWorkWithoutBackgroundPrefaulting) {
+  test::TempDir dir;
+  WriterOptions o = test::SmallLogOptions(16 << 10);
+  o.prefault_bytes = 0;
+  auto w = MustOpen(dir.path(), o);
+  test::AppendPoints(*w, 1000);
+  EXPECT_GT(w->stats().rolls, 5u);
+  ASSERT_TRUE(w->Close().ok());
+  EXPECT_EQ(test::ReadLog(dir.path()).lsns.size(), 1000u);
 }
 
 TEST(WalTest, IntervalModeSyncsInTheBackground) {
