@@ -273,7 +273,7 @@ TEST(WalTest, AppendsWorkWithoutBackgroundPrefaulting) {
   o.prefault_bytes = 0;
   auto w = MustOpen(dir.path(), o);
   test::AppendPoints(*w, 1000);
-  EXPECT_GT(w->stats().rolls, 5u);
+  EXPECT_GE(w->stats().rolls, 4u);
   ASSERT_TRUE(w->Close().ok());
   EXPECT_EQ(test::ReadLog(dir.path()).lsns.size(), 1000u);
 }
