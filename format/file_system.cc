@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace runlog {
@@ -51,8 +51,8 @@ Result<size_t> FileSystem::ReadAt(int fd, const std::string& path, uint64_t offs
                                   std::span<uint8_t> out) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(AtOffset("cannot read", offset + done), path, errno);
@@ -67,8 +67,8 @@ Status FileSystem::WriteAt(int fd, const std::string& path, uint64_t offset,
                            std::span<const uint8_t> data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(AtOffset("cannot write", offset + done), path, errno);
@@ -82,8 +82,7 @@ Status FileSystem::Allocate(int fd, const std::string& path, uint64_t size) {
   if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return Status::OK();
   int err = errno;
   if (err != EOPNOTSUPP && err != ENOSYS) {
-    return Status::FromErrno("cannot allocate " + std::to_string(size) + " bytes for", path,
-                             err);
+    return Status::FromErrno("cannot allocate " + std::to_string(size) + " bytes for", path, err);
   }
   // No fallocate here: write zeros so the blocks exist before the file is mapped.
   RUNLOG_ASSIGN_OR_RETURN(uint64_t current, Size(fd, path));
@@ -96,8 +95,7 @@ Status FileSystem::Allocate(int fd, const std::string& path, uint64_t size) {
   return Status::OK();
 }
 
-Status FileSystem::PunchHole(int fd, const std::string& path, uint64_t offset,
-                             uint64_t length) {
+Status FileSystem::PunchHole(int fd, const std::string& path, uint64_t offset, uint64_t length) {
   if (length == 0) return Status::OK();
   if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                   static_cast<off_t>(length)) == 0) {
@@ -111,8 +109,7 @@ Status FileSystem::PunchHole(int fd, const std::string& path, uint64_t offset,
 
 Status FileSystem::Truncate(int fd, const std::string& path, uint64_t size) {
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    return Status::FromErrno("cannot truncate to " + std::to_string(size) + " bytes", path,
-                             errno);
+    return Status::FromErrno("cannot truncate to " + std::to_string(size) + " bytes", path, errno);
   }
   return Status::OK();
 }

@@ -12,7 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string Str(const flatbuffers::String* s) { return s == nullptr ? "" : s->str(); }
+std::string Str(const flatbuffers::String* s) {
+  return s == nullptr ? "" : s->str();
+}
 
 std::string Hex128(uint64_t hi, uint64_t lo) {
   char buf[40];
@@ -20,8 +22,12 @@ std::string Hex128(uint64_t hi, uint64_t lo) {
   return buf;
 }
 
-json HashJson(const Hash128* h) { return h == nullptr ? json() : json(Hex128(h->hi(), h->lo())); }
-json UuidJson(const Uuid* u) { return u == nullptr ? json() : json(Hex128(u->hi(), u->lo())); }
+json HashJson(const Hash128* h) {
+  return h == nullptr ? json() : json(Hex128(h->hi(), h->lo()));
+}
+json UuidJson(const Uuid* u) {
+  return u == nullptr ? json() : json(Hex128(u->hi(), u->lo()));
+}
 
 json BlobJson(const BlobRef* b) {
   if (b == nullptr) return nullptr;
@@ -123,9 +129,8 @@ std::string FormatTimeMicros(int64_t micros) {
   struct tm tm;
   if (gmtime_r(&t, &tm) == nullptr) return std::to_string(micros) + "us";
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                frac);
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06" PRId64 "Z", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
   return buf;
 }
 
@@ -204,8 +209,7 @@ json PayloadToJson(uint16_t type, std::span<const uint8_t> payload) {
       auto* op = Root<DeletePath>(payload);
       return {{"path", Str(op->path())}};
     }
-    default:
-      return {{"bytes", payload.size()}};
+    default: return {{"bytes", payload.size()}};
   }
 }
 

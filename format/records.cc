@@ -98,8 +98,7 @@ std::span<const uint8_t> RecordBuilder::AssignString(std::string_view path,
   return Finish(CreateAssignString(b, p, v));
 }
 
-std::span<const uint8_t> RecordBuilder::AssignDatetime(std::string_view path,
-                                                       int64_t value_us) {
+std::span<const uint8_t> RecordBuilder::AssignDatetime(std::string_view path, int64_t value_us) {
   auto& b = builder();
   auto p = b.CreateString(path);
   return Finish(CreateAssignDatetime(b, p, value_us));

@@ -18,7 +18,9 @@ namespace runlog::wal {
 // The table name of a known record type ("AppendFloats"), or nullptr.
 const char* RecordTypeName(uint16_t type);
 bool IsKnownRecordType(uint16_t type);
-inline bool IsSafeToIgnore(uint16_t type) { return (type & kSafeToIgnoreBit) != 0; }
+inline bool IsSafeToIgnore(uint16_t type) {
+  return (type & kSafeToIgnoreBit) != 0;
+}
 
 // Runs the FlatBuffers Verifier (with depth and table limits) over `payload` as the root
 // table of `type`, including the "RLOG" identifier. Corruption names the type on failure;
@@ -47,8 +49,7 @@ class RecordBuilder {
   std::span<const uint8_t> AssignBool(std::string_view path, bool value);
   std::span<const uint8_t> AssignString(std::string_view path, std::string_view value);
   std::span<const uint8_t> AssignDatetime(std::string_view path, int64_t value_us);
-  std::span<const uint8_t> AppendFloats(std::string_view path,
-                                        std::span<const FloatPoint> points);
+  std::span<const uint8_t> AppendFloats(std::string_view path, std::span<const FloatPoint> points);
   std::span<const uint8_t> DeletePath(std::string_view path);
   std::span<const uint8_t> ClearField(std::string_view path, FieldType type);
 

@@ -17,13 +17,13 @@
 namespace runlog::wal {
 
 struct SalvageResult {
-  uint64_t records = 0;         // records copied
-  Lsn first_lsn = 0;            // LSN of the first copied record (kept as it was)
-  Lsn last_lsn = 0;             // LSN of the last copied record in the new log
+  uint64_t records = 0;  // records copied
+  Lsn first_lsn = 0;     // LSN of the first copied record (kept as it was)
+  Lsn last_lsn = 0;      // LSN of the last copied record in the new log
   // The first source LSN that got a new number (records after a lost range are numbered
   // densely in the new log); 0 when every record kept its LSN.
   Lsn renumbered_from = 0;
-  std::vector<Damage> damage;   // every damaged range that was skipped
+  std::vector<Damage> damage;  // every damaged range that was skipped
 };
 
 // Reads `source` (a segment file, a wal/ or a run directory) in RecoveryMode::kSalvage and

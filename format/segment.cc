@@ -72,8 +72,7 @@ Status DecodeSegmentHeader(std::span<const uint8_t> in, std::string_view file,
   header->version = Load<uint32_t>(in.data() + 8);
   if (header->version != kFormatVersion) {
     return Status::NotSupported(where + "format version " + std::to_string(header->version) +
-                                ", this build reads version " +
-                                std::to_string(kFormatVersion));
+                                ", this build reads version " + std::to_string(kFormatVersion));
   }
   uint32_t size = Load<uint32_t>(in.data() + 12);
   if (size != kSegmentHeaderSize) {

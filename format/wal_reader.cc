@@ -87,7 +87,9 @@ Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
   return reader;
 }
 
-const std::string& Reader::current_segment() const { return end_.segment; }
+const std::string& Reader::current_segment() const {
+  return end_.segment;
+}
 
 Status Reader::Refresh() {
   if (!single_file_.empty()) {
@@ -96,9 +98,8 @@ Status Reader::Refresh() {
   }
   RUNLOG_ASSIGN_OR_RETURN(segments_, ListSegments(fs_, dir_));
   // Keep pointing at the same segment even if older ones were removed meanwhile.
-  auto it = std::lower_bound(
-      segments_.begin(), segments_.end(), index_first_lsn_,
-      [](const SegmentFile& s, Lsn lsn) { return s.first_lsn < lsn; });
+  auto it = std::lower_bound(segments_.begin(), segments_.end(), index_first_lsn_,
+                             [](const SegmentFile& s, Lsn lsn) { return s.first_lsn < lsn; });
   index_ = static_cast<size_t>(it - segments_.begin());
   return Status::OK();
 }
@@ -106,8 +107,7 @@ Status Reader::Refresh() {
 void Reader::CloseSegment() {
   seg_.reset();
   ++index_;
-  index_first_lsn_ = index_ < segments_.size() ? segments_[index_].first_lsn
-                                               : index_first_lsn_ + 1;
+  index_first_lsn_ = index_ < segments_.size() ? segments_[index_].first_lsn : index_first_lsn_ + 1;
 }
 
 void Reader::Report(const Damage& damage) {
@@ -127,7 +127,8 @@ Result<bool> Reader::Next(Record* record) {
       case Step::kRecord: return true;
       case Step::kSkip:
       case Step::kEndOfSegment: continue;
-      case Step::kEndOfLog: end_.next_lsn = expected_lsn_ != 0 ? expected_lsn_ : end_.next_lsn;
+      case Step::kEndOfLog:
+        end_.next_lsn = expected_lsn_ != 0 ? expected_lsn_ : end_.next_lsn;
         return false;
       case Step::kError: return error_;
     }
@@ -171,8 +172,7 @@ Reader::Step Reader::ReadOne(Record* record) {
   auto where = [&] { return seg_->path + " offset " + std::to_string(at) + ": "; };
   if (expected_lsn_ != 0 && h.lsn != expected_lsn_) {
     Damage d{DamageKind::kLsnGap, seg_->path, at, 0,
-             "expected LSN " + std::to_string(expected_lsn_) + ", found " +
-                 std::to_string(h.lsn)};
+             "expected LSN " + std::to_string(expected_lsn_) + ", found " + std::to_string(h.lsn)};
     if (options_.mode != RecoveryMode::kSalvage) return ErrorStep(Status::Corruption(d.ToString()));
     // Records lost inside a damaged range that was just reported need no second report.
     if (!damage_since_record_ || h.lsn < expected_lsn_) Report(d);
@@ -189,8 +189,8 @@ Reader::Step Reader::ReadOne(Record* record) {
   if (!IsKnownRecordType(h.type) && IsSafeToIgnore(h.type)) return Step::kSkip;
   if (h.lsn < options_.start_lsn) {
     if (!IsKnownRecordType(h.type)) {
-      return ErrorStep(Status::NotSupported(where() + "unknown record type " +
-                                            std::to_string(h.type)));
+      return ErrorStep(
+          Status::NotSupported(where() + "unknown record type " + std::to_string(h.type)));
     }
     return Step::kSkip;
   }
@@ -198,15 +198,15 @@ Reader::Step Reader::ReadOne(Record* record) {
   if (options_.verify_payloads || !IsKnownRecordType(h.type)) {
     Status s = VerifyPayload(h.type, payload);
     if (!s.ok()) {
-      DamageKind kind = s.Is(Code::kNotSupported) ? DamageKind::kUnknownType
-                                                   : DamageKind::kVerifierFailure;
+      DamageKind kind =
+          s.Is(Code::kNotSupported) ? DamageKind::kUnknownType : DamageKind::kVerifierFailure;
       if (options_.mode == RecoveryMode::kSalvage) {
         Report({kind, seg_->path, at, AlignedRecordSize(h.length),
                 "LSN " + std::to_string(h.lsn) + ": " + s.message()});
         return Step::kSkip;
       }
-      return ErrorStep(Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " +
-                                            s.message()));
+      return ErrorStep(
+          Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " + s.message()));
     }
   }
   record->lsn = h.lsn;
@@ -246,8 +246,8 @@ Status Reader::OpenSegment(size_t index) {
   SegmentHeader header;
   Status s = DecodeSegmentHeader(bytes, file.path, &header);
   if (s.ok() && single_file_.empty() && header.first_lsn != file.first_lsn) {
-    s = Status::Corruption(file.path + " header: first LSN " +
-                           std::to_string(header.first_lsn) + " does not match the file name");
+    s = Status::Corruption(file.path + " header: first LSN " + std::to_string(header.first_lsn) +
+                           " does not match the file name");
   }
   if (s.ok() && have_run_id_ && header.run_id != end_.run_id) {
     s = Status::Corruption(file.path + " header: run " + RunIdHex(header.run_id) +
@@ -306,8 +306,7 @@ Reader::Step Reader::Problem(DamageKind kind, uint64_t offset, std::string detai
   const uint64_t next = FindNextValidRecord(offset + kRecordAlignment);
   Damage d{kind, seg_->path, offset, 0, std::move(detail)};
   if (next == kNone && IsLastSegment()) {
-    d.detail = std::string(DamageKindName(kind)) + ", " + d.detail +
-               "; no valid record follows";
+    d.detail = std::string(DamageKindName(kind)) + ", " + d.detail + "; no valid record follows";
     d.kind = DamageKind::kTornTail;
     const uint64_t garbage_end = std::max(offset, LastNonZero());
     d.length = garbage_end - offset;
@@ -318,8 +317,8 @@ Reader::Step Reader::Problem(DamageKind kind, uint64_t offset, std::string detai
     return Step::kEndOfLog;
   }
   if (options_.mode != RecoveryMode::kSalvage) {
-    d.detail += next == kNone ? "; later segments follow" : "; valid records follow at offset " +
-                                                               std::to_string(next);
+    d.detail += next == kNone ? "; later segments follow"
+                              : "; valid records follow at offset " + std::to_string(next);
     return ErrorStep(Status::Corruption(d.ToString()));
   }
   d.length = (next == kNone ? seg_->size : next) - offset;

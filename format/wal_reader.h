@@ -137,7 +137,7 @@ class Reader {
   FileSystem* fs_;
   std::vector<SegmentFile> segments_;
   size_t index_ = 0;
-  Lsn index_first_lsn_ = 0;  // first LSN of segments_[index_], kept across Refresh()
+  Lsn index_first_lsn_ = 0;       // first LSN of segments_[index_], kept across Refresh()
   std::unique_ptr<Segment> seg_;  // the open segment, or null
   uint64_t offset_ = 0;
   Lsn expected_lsn_ = 0;  // next LSN the log must hold; 0 before the first record

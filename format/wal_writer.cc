@@ -26,8 +26,12 @@ bool IsZero(const RunId& id) {
   return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
 }
 
-uint64_t PageDown(uint64_t v) { return v & ~(kPageSize - 1); }
-uint64_t PageUp(uint64_t v) { return (v + kPageSize - 1) & ~(kPageSize - 1); }
+uint64_t PageDown(uint64_t v) {
+  return v & ~(kPageSize - 1);
+}
+uint64_t PageUp(uint64_t v) {
+  return (v + kPageSize - 1) & ~(kPageSize - 1);
+}
 
 }  // namespace
 
@@ -37,8 +41,7 @@ Writer::Writer(std::string dir, const WriterOptions& options)
       fs_(options.fs != nullptr ? options.fs : FileSystem::Default()),
       run_id_(options.run_id) {}
 
-Result<std::unique_ptr<Writer>> Writer::Open(const std::string& dir,
-                                             const WriterOptions& options) {
+Result<std::unique_ptr<Writer>> Writer::Open(const std::string& dir, const WriterOptions& options) {
   if (options.recovery == RecoveryMode::kSalvage) {
     return Status::InvalidArgument(
         "a writer cannot open " + dir +
@@ -64,7 +67,9 @@ Result<std::unique_ptr<Writer>> Writer::Open(const std::string& dir,
   return w;
 }
 
-Writer::~Writer() { (void)Close(); }
+Writer::~Writer() {
+  (void)Close();
+}
 
 Status Writer::AcquireLock() {
   const std::string path = dir_ + "/" + kLockName;
@@ -125,8 +130,8 @@ Status Writer::Recover() {
     return Status::OK();
   }
   if (!IsZero(run_id_) && run_id_ != end.run_id) {
-    return Status::InvalidArgument("the log " + dir_ + " belongs to run " +
-                                   RunIdHex(end.run_id) + ", not " + RunIdHex(run_id_));
+    return Status::InvalidArgument("the log " + dir_ + " belongs to run " + RunIdHex(end.run_id) +
+                                   ", not " + RunIdHex(run_id_));
   }
   run_id_ = end.run_id;
   next_lsn_ = end.next_lsn;
@@ -223,8 +228,7 @@ Result<Lsn> Writer::Append(uint16_t type, std::span<const uint8_t> payload) {
   if (payload.empty()) return Status::InvalidArgument("empty WAL record payload");
   if (payload.size() > kMaxPayloadSize) {
     return Status::ValueTooLarge("WAL record of " + std::to_string(payload.size()) +
-                                 " bytes exceeds the limit of " +
-                                 std::to_string(kMaxPayloadSize));
+                                 " bytes exceeds the limit of " + std::to_string(kMaxPayloadSize));
   }
   if (type == 0) return Status::InvalidArgument("record type 0 is reserved");
   const size_t need = AlignedRecordSize(payload.size());
@@ -259,8 +263,8 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   // Only the last segment may ever end torn: finish this one on disk first.
   if (options_.durability != Durability::kNone && seg_.offset > seg_.synced) {
     uint64_t start = PageDown(seg_.synced);
-    Status s = fs_->SyncMapped(const_cast<uint8_t*>(seg_.ro_base) + start,
-                               seg_.offset - start, seg_.path);
+    Status s =
+        fs_->SyncMapped(const_cast<uint8_t*>(seg_.ro_base) + start, seg_.offset - start, seg_.path);
     if (!s.ok()) {
       error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
       return error_;
@@ -268,8 +272,7 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
     seg_.synced = seg_.offset;
     durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
   }
-  const uint64_t capacity =
-      std::max<uint64_t>(options_.segment_size, kSegmentHeaderSize + need);
+  const uint64_t capacity = std::max<uint64_t>(options_.segment_size, kSegmentHeaderSize + need);
   RUNLOG_ASSIGN_OR_RETURN(OpenSegment next, CreateSegment(next_lsn_, capacity));
   ReleaseSegment(&seg_);
   seg_ = next;
@@ -429,8 +432,8 @@ void Writer::BackgroundLoop() {
     // Wake again when appends near the end of the prefaulted range or pile up unsynced.
     uint64_t wake = UINT64_MAX;
     if (options_.prefault_bytes > 0 && prefault_supported_) {
-      wake = prefaulted_ > options_.prefault_bytes / 2 ? prefaulted_ - options_.prefault_bytes / 2
-                                                        : 0;
+      wake =
+          prefaulted_ > options_.prefault_bytes / 2 ? prefaulted_ - options_.prefault_bytes / 2 : 0;
     }
     if (interval) wake = std::min(wake, seg_.synced + options_.sync_bytes);
     wake_at_ = std::max(wake, seg_.offset + 1);

@@ -21,6 +21,7 @@
 // a second writer, in any process, gets RunLocked naming the holder's pid.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -30,7 +31,6 @@
 #include <span>
 #include <string>
 #include <thread>
-#include <atomic>
 
 #include "format/file_system.h"
 #include "format/log_format.h"
@@ -86,8 +86,7 @@ struct WriterStats {
 
 class Writer {
  public:
-  static Result<std::unique_ptr<Writer>> Open(const std::string& dir,
-                                              const WriterOptions& options);
+  static Result<std::unique_ptr<Writer>> Open(const std::string& dir, const WriterOptions& options);
   // Closes if still open; a close error is lost then, so call Close() to see it.
   ~Writer();
   Writer(const Writer&) = delete;
@@ -144,7 +143,6 @@ class Writer {
   void ReleaseSegment(OpenSegment* seg);
   void BackgroundLoop();
 
-
   const std::string dir_;
   const WriterOptions options_;
   FileSystem* const fs_;
@@ -164,16 +162,16 @@ class Writer {
   // Group commit: waiters for sync generation g wait on round_cv_[g % 2]; g is the value
   // of next_sync_gen_ when they queued.
   std::condition_variable round_cv_[2];
-  size_t round_waiting_[2] = {0, 0};   // guarded by mu_
-  uint64_t next_sync_gen_ = 1;         // guarded by mu_
-  std::condition_variable gather_cv_;  // a waiter queued while a leader gathers
-  bool gathering_ = false;             // guarded by mu_
-  size_t last_round_woken_ = 0;        // guarded by mu_: waiters the last sync released
+  size_t round_waiting_[2] = {0, 0};             // guarded by mu_
+  uint64_t next_sync_gen_ = 1;                   // guarded by mu_
+  std::condition_variable gather_cv_;            // a waiter queued while a leader gathers
+  bool gathering_ = false;                       // guarded by mu_
+  size_t last_round_woken_ = 0;                  // guarded by mu_: waiters the last sync released
   std::chrono::microseconds last_sync_time_{0};  // guarded by mu_
-  WriterStats stats_;                // guarded by mu_
-  bool closed_ = false;              // guarded by mu_
-  bool stop_ = false;                // guarded by mu_
-  Status error_;                     // guarded by mu_: sticky after a failed sync
+  WriterStats stats_;                            // guarded by mu_
+  bool closed_ = false;                          // guarded by mu_
+  bool stop_ = false;                            // guarded by mu_
+  Status error_;                                 // guarded by mu_: sticky after a failed sync
   std::atomic<Lsn> last_lsn_{0};
   std::atomic<Lsn> durable_lsn_{0};
   std::thread background_;

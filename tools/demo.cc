@@ -46,9 +46,9 @@ int Die(const Status& s) {
   return 1;
 }
 
-#define DEMO_CHECK(expr)                       \
-  do {                                         \
-    auto demo_r = (expr);                      \
+#define DEMO_CHECK(expr)                           \
+  do {                                             \
+    auto demo_r = (expr);                          \
     if (!demo_r.ok()) return Die(demo_r.status()); \
   } while (0)
 
@@ -78,9 +78,11 @@ int main(int argc, char** argv) {
                         rb.Finish(CreateCreateRunDirect(b, &uuid, "DEMO-1", "demo", NowMicros(),
                                                         host, static_cast<uint32_t>(getpid())))));
   }
-  DEMO_CHECK(w.Append(type(RecordType::AssignFloat), rb.AssignFloat("params/learning_rate", 0.005)));
+  DEMO_CHECK(
+      w.Append(type(RecordType::AssignFloat), rb.AssignFloat("params/learning_rate", 0.005)));
   DEMO_CHECK(w.Append(type(RecordType::AssignInt), rb.AssignInt("params/batch_size", 64)));
-  DEMO_CHECK(w.Append(type(RecordType::AssignString), rb.AssignString("params/activation", "ReLU")));
+  DEMO_CHECK(
+      w.Append(type(RecordType::AssignString), rb.AssignString("params/activation", "ReLU")));
   {
     auto& b = rb.builder();
     std::vector<std::string> tags = {"demo", "baseline"};
@@ -95,10 +97,12 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kStepsPerEpoch; ++i) {
       ++step;
       FloatPoint p(step, NowMicros(), 2.5 * std::exp(-step / 3000.0) + noise(rng));
-      DEMO_CHECK(w.Append(type(RecordType::AppendFloats), rb.AppendFloats("train/loss", std::span(&p, 1))));
+      DEMO_CHECK(w.Append(type(RecordType::AppendFloats),
+                          rb.AppendFloats("train/loss", std::span(&p, 1))));
     }
     FloatPoint acc(epoch, NowMicros(), 1.0 - 0.5 * std::exp(-epoch / 2.0));
-    DEMO_CHECK(w.Append(type(RecordType::AppendFloats), rb.AppendFloats("eval/accuracy", std::span(&acc, 1))));
+    DEMO_CHECK(w.Append(type(RecordType::AppendFloats),
+                        rb.AppendFloats("eval/accuracy", std::span(&acc, 1))));
     auto& b = rb.builder();
     std::vector<flatbuffers::Offset<StringPoint>> note = {CreateStringPointDirect(
         b, epoch, NowMicros(), ("epoch " + std::to_string(epoch) + " done").c_str())};
@@ -109,7 +113,8 @@ int main(int argc, char** argv) {
                       rb.Finish(CreateSetRunState(rb.builder(), RunState::Inactive, NowMicros()))));
   const Lsn last = w.last_lsn();
   if (Status s = w.Close(); !s.ok()) return Die(s);
-  double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double write_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
   // Read it back: every record checksummed and verified.
   start = std::chrono::steady_clock::now();
@@ -129,7 +134,8 @@ int main(int argc, char** argv) {
       (op->path()->str() == "train/loss" ? final_loss : final_accuracy) = v;
     }
   }
-  double read_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double read_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
   std::printf("runlog demo: simulated training run %s\n", RunIdHex(run_id).c_str());
   std::printf("  logged %llu records (%d epochs x %d steps) in %.1f ms: %.2f M records/s\n",

@@ -1,9 +1,8 @@
 // `runlog wal dump | verify | salvage`: inspecting and rescuing write-ahead logs.
 #include <cstdio>
 #include <iostream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "format/record_json.h"
 #include "format/records.h"
@@ -28,7 +27,9 @@ int Dump(const std::string& path, uint64_t from, const std::string& mode_name) {
   ro.start_lsn = from;
   if (mode_name == "strict") ro.mode = RecoveryMode::kStrict;
   if (mode_name == "salvage") ro.mode = RecoveryMode::kSalvage;
-  ro.on_damage = [](const Damage& d) { std::fprintf(stderr, "runlog: %s\n", d.ToString().c_str()); };
+  ro.on_damage = [](const Damage& d) {
+    std::fprintf(stderr, "runlog: %s\n", d.ToString().c_str());
+  };
   auto reader = wal::Reader::Open(path, ro);
   if (!reader.ok()) return Fail(reader.status());
   wal::Record rec;
@@ -88,12 +89,9 @@ int Salvage(const std::string& path, const std::string& out) {
                        {"kind", wal::DamageKindName(d.kind)},
                        {"detail", d.detail}});
   }
-  json summary = {{"records", result->records},
-                  {"first_lsn", result->first_lsn},
-                  {"last_lsn", result->last_lsn},
-                  {"renumbered_from", result->renumbered_from},
-                  {"skipped", skipped},
-                  {"out", out}};
+  json summary = {{"records", result->records},   {"first_lsn", result->first_lsn},
+                  {"last_lsn", result->last_lsn}, {"renumbered_from", result->renumbered_from},
+                  {"skipped", skipped},           {"out", out}};
   std::cout << summary.dump() << '\n';
   return kExitOk;
 }
@@ -121,8 +119,8 @@ void AddWalCommands(CLI::App& app, int* exit_code) {
       ->required();
   verify->callback([=] { *exit_code = Verify(verify_path); });
 
-  CLI::App* salvage = wal->add_subcommand(
-      "salvage", "Copy every verifiable record into OUT, a new wal/ directory");
+  CLI::App* salvage =
+      wal->add_subcommand("salvage", "Copy every verifiable record into OUT, a new wal/ directory");
   static std::string salvage_path, salvage_out;
   salvage->add_option("PATH", salvage_path, "The damaged log")->required();
   salvage->add_option("OUT", salvage_out, "A new directory for the copy")->required();

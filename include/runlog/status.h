@@ -62,9 +62,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   // An IOError naming the operation, the file and errno's text.
   static Status FromErrno(std::string_view what, std::string_view file, int err);
-  static Status InvalidArgument(std::string m) {
-    return {Code::kInvalidArgument, std::move(m)};
-  }
+  static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status NotSupported(std::string m) { return {Code::kNotSupported, std::move(m)}; }
   static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
 
@@ -88,7 +86,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(v_).ok()) {
       v_ = Status::InvalidArgument("Result constructed from an OK Status without a value");
@@ -115,9 +113,9 @@ class [[nodiscard]] Result {
 }  // namespace runlog
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define RUNLOG_RETURN_IF_ERROR(expr)         \
-  do {                                       \
-    ::runlog::Status runlog_status_ = (expr); \
+#define RUNLOG_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::runlog::Status runlog_status_ = (expr);        \
     if (!runlog_status_.ok()) return runlog_status_; \
   } while (0)
 
@@ -125,8 +123,8 @@ class [[nodiscard]] Result {
 #define RUNLOG_CONCAT_(a, b) RUNLOG_CONCAT_INNER_(a, b)
 
 // `RUNLOG_ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns its Status.
-#define RUNLOG_ASSIGN_OR_RETURN(decl, expr)                                   \
-  auto RUNLOG_CONCAT_(runlog_result_, __LINE__) = (expr);                     \
-  if (!RUNLOG_CONCAT_(runlog_result_, __LINE__).ok())                         \
-    return RUNLOG_CONCAT_(runlog_result_, __LINE__).status();                 \
+#define RUNLOG_ASSIGN_OR_RETURN(decl, expr)                   \
+  auto RUNLOG_CONCAT_(runlog_result_, __LINE__) = (expr);     \
+  if (!RUNLOG_CONCAT_(runlog_result_, __LINE__).ok())         \
+    return RUNLOG_CONCAT_(runlog_result_, __LINE__).status(); \
   decl = std::move(RUNLOG_CONCAT_(runlog_result_, __LINE__)).value()

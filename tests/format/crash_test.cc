@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -21,7 +21,6 @@
 
 namespace runlog::wal {
 namespace {
-
 
 // What the child reports for each acknowledged append: the LSN and the record's content.
 struct Ack {
@@ -56,8 +55,8 @@ struct CrashConfig {
     const std::string path = "t" + std::to_string(t) + "/" + std::to_string(seed % 1000);
     // Bounded so the log stays small across hundreds of kills.
     for (int64_t i = 0; i < cfg.per_thread; ++i) {
-      auto lsn = writer->Append(static_cast<uint16_t>(RecordType::AssignInt),
-                                rb.AssignInt(path, i));
+      auto lsn =
+          writer->Append(static_cast<uint16_t>(RecordType::AssignInt), rb.AssignInt(path, i));
       if (!lsn.ok()) _exit(4);
       Ack ack{*lsn, path.size(), i, {}};
       std::memcpy(ack.path, path.data(), path.size());
@@ -106,8 +105,8 @@ TEST_P(WalCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
     Ack ack;
     size_t got_now = 0;
     while (::read(fds[0], &ack, sizeof ack) == sizeof ack) {
-      ASSERT_TRUE(acked.emplace(ack.lsn, std::pair(std::string(ack.path, ack.path_size),
-                                                    ack.value)).second)
+      ASSERT_TRUE(
+          acked.emplace(ack.lsn, std::pair(std::string(ack.path, ack.path_size), ack.value)).second)
           << "LSN " << ack.lsn << " acknowledged twice";
       if (++got_now == target) ::kill(pid, SIGKILL);
     }
@@ -153,9 +152,10 @@ TEST_P(WalCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
   }
   ASSERT_EQ(matched, acked.size());
   EXPECT_GT(killed_mid_run, cfg.kills / 2) << "kills should mostly land while appending";
-  std::printf("[%s] %d kills (%d mid-run, %d before the first ack), %zu acknowledged records, "
-              "%zu in the log\n",
-              cfg.name, cfg.kills, killed_mid_run, killed_before_first_ack, acked.size(), records);
+  std::printf(
+      "[%s] %d kills (%d mid-run, %d before the first ack), %zu acknowledged records, "
+      "%zu in the log\n",
+      cfg.name, cfg.kills, killed_mid_run, killed_before_first_ack, acked.size(), records);
 }
 
 // 210 kills in all.

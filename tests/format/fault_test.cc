@@ -86,8 +86,8 @@ TEST(FaultTest, AShortWriteOfANewSegmentHeaderLeavesNoSegmentBehind) {
 }
 
 TEST(FaultTest, ARefusedRenameOrCreateIsAnErrorAndRetryable) {
-  for (test::FaultOp op : {test::FaultOp::kRename, test::FaultOp::kOpenCreate,
-                           test::FaultOp::kMap}) {
+  for (test::FaultOp op :
+       {test::FaultOp::kRename, test::FaultOp::kOpenCreate, test::FaultOp::kMap}) {
     test::TempDir dir;
     test::FaultFileSystem fs;
     auto w = Writer::Open(dir.path(), FaultyOptions(&fs));

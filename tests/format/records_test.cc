@@ -1,5 +1,7 @@
 // Every operation of the schema survives the WAL unchanged: encode, append, read back,
 // verify, decode.
+#include "format/records.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <limits>
 
 #include "format/record_json.h"
-#include "format/records.h"
 #include "format/wal_reader.h"
 #include "format/wal_writer.h"
 #include "tests/util/temp_dir.h"
@@ -35,8 +36,8 @@ std::vector<Case> AllOperations() {
                    [](RecordBuilder& rb) {
                      auto& b = rb.builder();
                      Uuid u(0x0102030405060708ull, 0x1112131415161718ull);
-                     return rb.Finish(CreateCreateRunDirect(b, &u, "RL-12", "sweep-7", kT,
-                                                            "host-a", 4321));
+                     return rb.Finish(
+                         CreateCreateRunDirect(b, &u, "RL-12", "sweep-7", kT, "host-a", 4321));
                    },
                    {{"uuid", "01020304050607081112131415161718"},
                     {"sys_id", "RL-12"},
@@ -67,9 +68,10 @@ std::vector<Case> AllOperations() {
   cases.push_back({RecordType::AssignFloat,
                    [](RecordBuilder& rb) { return rb.AssignFloat("params/lr", 0.005); },
                    {{"path", "params/lr"}, {"value", 0.005}}});
-  cases.push_back({RecordType::AssignInt,
-                   [](RecordBuilder& rb) { return rb.AssignInt("params/batch", -9007199254740993); },
-                   {{"path", "params/batch"}, {"value", -9007199254740993}}});
+  cases.push_back(
+      {RecordType::AssignInt,
+       [](RecordBuilder& rb) { return rb.AssignInt("params/batch", -9007199254740993); },
+       {{"path", "params/batch"}, {"value", -9007199254740993}}});
   cases.push_back({RecordType::AssignBool,
                    [](RecordBuilder& rb) { return rb.AssignBool("params/aug", true); },
                    {{"path", "params/aug"}, {"value", true}}});
@@ -118,9 +120,10 @@ std::vector<Case> AllOperations() {
                    },
                    {{"path", "samples"},
                     {"points", {{{"step", 4.0}, {"timestamp", kTs}, {"file", blob_json}}}}}});
-  cases.push_back({RecordType::ClearField,
-                   [](RecordBuilder& rb) { return rb.ClearField("train/loss", FieldType::FloatSeries); },
-                   {{"path", "train/loss"}, {"type", "FloatSeries"}}});
+  cases.push_back(
+      {RecordType::ClearField,
+       [](RecordBuilder& rb) { return rb.ClearField("train/loss", FieldType::FloatSeries); },
+       {{"path", "train/loss"}, {"type", "FloatSeries"}}});
   auto strings = [](RecordBuilder& rb, bool add) {
     auto& b = rb.builder();
     std::vector<std::string> vals = {"gpu", "baseline"};
@@ -141,14 +144,15 @@ std::vector<Case> AllOperations() {
                      return rb.Finish(CreateUploadFile(b, b.CreateString("model/weights"), bl));
                    },
                    {{"path", "model/weights"}, {"file", blob_json}}});
-  cases.push_back({RecordType::UploadFiles,
-                   [blob](RecordBuilder& rb) {
-                     auto& b = rb.builder();
-                     std::vector<flatbuffers::Offset<FileSetEntry>> es = {
-                         CreateFileSetEntry(b, b.CreateString("a/model.pt"), blob(b))};
-                     return rb.Finish(CreateUploadFilesDirect(b, "ckpt", &es));
-                   },
-                   {{"path", "ckpt"}, {"entries", {{{"name", "a/model.pt"}, {"file", blob_json}}}}}});
+  cases.push_back(
+      {RecordType::UploadFiles,
+       [blob](RecordBuilder& rb) {
+         auto& b = rb.builder();
+         std::vector<flatbuffers::Offset<FileSetEntry>> es = {
+             CreateFileSetEntry(b, b.CreateString("a/model.pt"), blob(b))};
+         return rb.Finish(CreateUploadFilesDirect(b, "ckpt", &es));
+       },
+       {{"path", "ckpt"}, {"entries", {{{"name", "a/model.pt"}, {"file", blob_json}}}}}});
   cases.push_back({RecordType::DeleteFiles,
                    [](RecordBuilder& rb) {
                      auto& b = rb.builder();
@@ -157,23 +161,23 @@ std::vector<Case> AllOperations() {
                      return rb.Finish(CreateDeleteFiles(b, b.CreateString("ckpt"), v));
                    },
                    {{"path", "ckpt"}, {"names", {"a/model.pt"}}}});
-  cases.push_back({RecordType::TrackFiles,
-                   [](RecordBuilder& rb) {
-                     auto& b = rb.builder();
-                     Hash128 h(5, 6);
-                     std::vector<flatbuffers::Offset<ArtifactEntry>> es = {
-                         CreateArtifactEntryDirect(b, "train.csv", "s3://bucket/train.csv", 99,
-                                                   kT, &h)};
-                     return rb.Finish(CreateTrackFilesDirect(b, "datasets/train", &es, true));
-                   },
-                   {{"path", "datasets/train"},
-                    {"entries",
-                     {{{"path", "train.csv"},
-                       {"source", "s3://bucket/train.csv"},
-                       {"size", 99},
-                       {"mtime", kTs},
-                       {"hash", "00000000000000060000000000000005"}}}},
-                    {"reset", true}}});
+  cases.push_back(
+      {RecordType::TrackFiles,
+       [](RecordBuilder& rb) {
+         auto& b = rb.builder();
+         Hash128 h(5, 6);
+         std::vector<flatbuffers::Offset<ArtifactEntry>> es = {
+             CreateArtifactEntryDirect(b, "train.csv", "s3://bucket/train.csv", 99, kT, &h)};
+         return rb.Finish(CreateTrackFilesDirect(b, "datasets/train", &es, true));
+       },
+       {{"path", "datasets/train"},
+        {"entries",
+         {{{"path", "train.csv"},
+           {"source", "s3://bucket/train.csv"},
+           {"size", 99},
+           {"mtime", kTs},
+           {"hash", "00000000000000060000000000000005"}}}},
+        {"reset", true}}});
   cases.push_back({RecordType::DeletePath,
                    [](RecordBuilder& rb) { return rb.DeletePath("params"); },
                    {{"path", "params"}}});
@@ -206,8 +210,7 @@ TEST(RecordsTest, EveryOperationTypeRoundTripsThroughTheLog) {
     ASSERT_TRUE(more.ok() && *more) << i;
     EXPECT_EQ(rec.lsn, i + 1);
     EXPECT_EQ(rec.type, static_cast<uint16_t>(cases[i].type));
-    EXPECT_EQ(PayloadToJson(rec.type, rec.payload), cases[i].expected)
-        << RecordTypeName(rec.type);
+    EXPECT_EQ(PayloadToJson(rec.type, rec.payload), cases[i].expected) << RecordTypeName(rec.type);
   }
   auto more = (*reader)->Next(&rec);
   ASSERT_TRUE(more.ok());
@@ -216,10 +219,9 @@ TEST(RecordsTest, EveryOperationTypeRoundTripsThroughTheLog) {
 
 TEST(RecordsTest, NonFiniteFloatsAreStoredExactly) {
   RecordBuilder rb;
-  const double values[] = {std::numeric_limits<double>::quiet_NaN(),
-                           std::numeric_limits<double>::infinity(),
-                           -std::numeric_limits<double>::infinity(), -0.0,
-                           std::numeric_limits<double>::denorm_min()};
+  const double values[] = {
+      std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(), -0.0, std::numeric_limits<double>::denorm_min()};
   for (double v : values) {
     auto payload = rb.AssignFloat("x", v);
     auto* op = PayloadAs<AssignFloat>(payload);

@@ -18,8 +18,8 @@ namespace {
 
 // A closed one-segment log of `n` point records, and the byte extent of each record.
 struct Log {
-  std::string bytes;                                   // the whole segment file
-  std::vector<std::pair<size_t, size_t>> records;      // [start, end) of each record
+  std::string bytes;                               // the whole segment file
+  std::vector<std::pair<size_t, size_t>> records;  // [start, end) of each record
 };
 
 Log MakeLog(int n) {
@@ -69,15 +69,15 @@ TEST(RecoveryTest, TruncatingTheLastRecordAtEveryByteKeepsAllEarlierRecords) {
     std::memset(zeroed.data() + cut, 0, end - cut);
     for (const std::string& bytes : {cut_bytes, zeroed}) {
       if (bytes == log.bytes) continue;  // the zeroed bytes were zeros already: intact
-      std::string dir = PutLog(tmp, "cut" + std::to_string(cut) + "-" +
-                                        std::to_string(bytes.size()), bytes);
+      std::string dir =
+          PutLog(tmp, "cut" + std::to_string(cut) + "-" + std::to_string(bytes.size()), bytes);
       test::LogContents got = test::ReadLog(dir);
       ASSERT_TRUE(got.status.ok()) << cut << ": " << got.status.ToString();
       ASSERT_EQ(got.lsns.size(), 5u) << cut;
       for (bool ok : got.intact) EXPECT_TRUE(ok);
       // A cut exactly at the record boundary is a clean end; inside the record, a torn tail.
-      const bool torn = !AllZero(std::span(reinterpret_cast<const uint8_t*>(bytes.data()) + start,
-                                           bytes.size() - start));
+      const bool torn = !AllZero(
+          std::span(reinterpret_cast<const uint8_t*>(bytes.data()) + start, bytes.size() - start));
       ASSERT_EQ(got.damage.size(), torn ? 1u : 0u) << cut;
       if (torn) {
         EXPECT_EQ(got.damage[0].kind, DamageKind::kTornTail);
@@ -237,7 +237,12 @@ TEST(RecoveryTest, BadMagicAndNewerVersionsAreClearErrors) {
 TEST(RecoveryTest, HostileLengthsAreDamageNotCrashes) {
   Log log = MakeLog(4);
   test::TempDir tmp;
-  const uint32_t lengths[] = {0, 1, 7, 0x7fffffff, 0xffffffff, kMaxPayloadSize + 1,
+  const uint32_t lengths[] = {0,
+                              1,
+                              7,
+                              0x7fffffff,
+                              0xffffffff,
+                              kMaxPayloadSize + 1,
                               static_cast<uint32_t>(log.bytes.size())};
   int n = 0;
   for (size_t r : {size_t{1}, size_t{3}}) {

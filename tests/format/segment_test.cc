@@ -1,9 +1,9 @@
 #include "format/segment.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <cstring>
-#include <xxhash.h>
 
 #include "tests/util/wal_fixtures.h"
 

@@ -67,7 +67,8 @@ TEST(WalTest, ARecordLargerThanASegmentGetsASegmentOfItsOwn) {
   test::AppendPoints(*w, 3);
   RecordBuilder rb;
   std::string big(100000, 'x');
-  ASSERT_TRUE(w->Append(static_cast<uint16_t>(RecordType::AssignString), rb.AssignString("s", big)).ok());
+  ASSERT_TRUE(
+      w->Append(static_cast<uint16_t>(RecordType::AssignString), rb.AssignString("s", big)).ok());
   test::AppendPoints(*w, 3);
   ASSERT_TRUE(w->Close().ok());
   test::LogContents log = test::ReadLog(dir.path());

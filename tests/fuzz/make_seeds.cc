@@ -71,47 +71,52 @@ int main(int argc, char** argv) {
     (void)w.Append(u16(RecordType::AssignBool), rb.AssignBool("params/aug", true));
     (void)w.Append(u16(RecordType::AssignDatetime), rb.AssignDatetime("when", 1700000000));
     (void)w.Append(u16(RecordType::DeletePath), rb.DeletePath("params"));
-    (void)w.Append(u16(RecordType::ClearField), rb.ClearField("train/loss", FieldType::FloatSeries));
+    (void)w.Append(u16(RecordType::ClearField),
+                   rb.ClearField("train/loss", FieldType::FloatSeries));
     auto& b = rb.builder();
     std::vector<std::string> tags = {"a", "b"};
     auto v = b.CreateVectorOfStrings(tags);
-    (void)w.Append(u16(RecordType::AddStrings), rb.Finish(CreateAddStrings(b, b.CreateString("sys/tags"), v)));
+    (void)w.Append(u16(RecordType::AddStrings),
+                   rb.Finish(CreateAddStrings(b, b.CreateString("sys/tags"), v)));
     auto& b2 = rb.builder();
     std::vector<flatbuffers::Offset<StringPoint>> sp = {CreateStringPointDirect(b2, 1, 2, "text")};
-    (void)w.Append(u16(RecordType::AppendStrings), rb.Finish(CreateAppendStringsDirect(b2, "log", &sp)));
+    (void)w.Append(u16(RecordType::AppendStrings),
+                   rb.Finish(CreateAppendStringsDirect(b2, "log", &sp)));
     auto& b3 = rb.builder();
     Hash128 h(1, 2);
     std::vector<flatbuffers::Offset<ArtifactEntry>> es = {
         CreateArtifactEntryDirect(b3, "f", "s3://x/f", 9, 5, &h)};
-    (void)w.Append(u16(RecordType::TrackFiles), rb.Finish(CreateTrackFilesDirect(b3, "data", &es, false)));
+    (void)w.Append(u16(RecordType::TrackFiles),
+                   rb.Finish(CreateTrackFilesDirect(b3, "data", &es, false)));
     auto& b4 = rb.builder();
     Uuid u(3, 4);
-    (void)w.Append(u16(RecordType::CreateRun), rb.Finish(CreateCreateRunDirect(b4, &u, "RL-1", "c", 1, "h", 2)));
+    (void)w.Append(u16(RecordType::CreateRun),
+                   rb.Finish(CreateCreateRunDirect(b4, &u, "RL-1", "c", 1, "h", 2)));
   });
   Put(out, "seed-mixed", mixed);
   Put(out, "seed-torn", mixed.substr(0, mixed.size() / 2 + 5));
   Put(out, "seed-header-only", mixed.substr(0, kSegmentHeaderSize));
   Put(out, "seed-points", MakeSegment(scratch, [](Writer& w) {
-    RecordBuilder rb;
-    for (int i = 1; i <= 20; ++i) {
-      FloatPoint p(i, i, i * 0.25);
-      (void)w.Append(32, rb.AppendFloats("m/" + std::to_string(i % 3), std::span(&p, 1)));
-    }
-  }));
+        RecordBuilder rb;
+        for (int i = 1; i <= 20; ++i) {
+          FloatPoint p(i, i, i * 0.25);
+          (void)w.Append(32, rb.AppendFloats("m/" + std::to_string(i % 3), std::span(&p, 1)));
+        }
+      }));
   Put(out, "seed-unknown-safe", MakeSegment(scratch, [](Writer& w) {
-    RecordBuilder rb;
-    (void)w.Append(0x8001, rb.AssignInt("x", 1));
-    (void)w.Append(17, rb.AssignInt("y", 2));
-  }));
+        RecordBuilder rb;
+        (void)w.Append(0x8001, rb.AssignInt("x", 1));
+        (void)w.Append(17, rb.AssignInt("y", 2));
+      }));
   Put(out, "seed-unknown", MakeSegment(scratch, [](Writer& w) {
-    RecordBuilder rb;
-    (void)w.Append(0x0777, rb.AssignInt("x", 1));
-  }));
+        RecordBuilder rb;
+        (void)w.Append(0x0777, rb.AssignInt("x", 1));
+      }));
   Put(out, "seed-big-string", MakeSegment(scratch, [](Writer& w) {
-    RecordBuilder rb;
-    (void)w.Append(19, rb.AssignString("s", std::string(1000, 'z')));
-    (void)w.Append(19, rb.AssignString("t", "end"));
-  }));
+        RecordBuilder rb;
+        (void)w.Append(19, rb.AssignString("s", std::string(1000, 'z')));
+        (void)w.Append(19, rb.AssignString("t", "end"));
+      }));
   std::string flipped = mixed;
   flipped[kSegmentHeaderSize + 40] ^= 1;
   Put(out, "seed-flipped", flipped);

@@ -2,9 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "format/wal_writer.h"
 #include "tests/util/cli_runner.h"
@@ -16,7 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-test::CliResult Runlog(const std::string& args) { return test::RunCli(RUNLOG_BINARY, args); }
+test::CliResult Runlog(const std::string& args) {
+  return test::RunCli(RUNLOG_BINARY, args);
+}
 
 std::vector<json> JsonLines(const std::string& text) {
   std::vector<json> out;
@@ -40,7 +41,8 @@ std::string MakeRun(const test::TempDir& tmp, int n) {
 size_t RecordOffset(wal::Lsn lsn) {
   wal::RecordBuilder rb;
   size_t offset = wal::kSegmentHeaderSize;
-  for (wal::Lsn l = 1; l < lsn; ++l) offset += wal::AlignedRecordSize(test::PointPayload(rb, l).size());
+  for (wal::Lsn l = 1; l < lsn; ++l)
+    offset += wal::AlignedRecordSize(test::PointPayload(rb, l).size());
   return offset;
 }
 
@@ -95,9 +97,9 @@ TEST(WalCliTest, VerifyListsEachProblemWithSegmentOffsetAndKind) {
                           ": checksum mismatch: expected "),
             std::string::npos)
       << lines[0];
-  EXPECT_NE(lines[1].find(seg + " offset " + std::to_string(RecordOffset(4)) +
-                          ": checksum mismatch"),
-            std::string::npos)
+  EXPECT_NE(
+      lines[1].find(seg + " offset " + std::to_string(RecordOffset(4)) + ": checksum mismatch"),
+      std::string::npos)
       << lines[1];
 }
 
@@ -150,7 +152,8 @@ TEST(WalCliTest, SalvageWritesAVerifiableCopy) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
   EXPECT_EQ(JsonLines(Runlog("wal dump " + test::ShellQuote(out)).out).size(), 4u);
   // The output must be a new directory.
-  EXPECT_EQ(Runlog("wal salvage " + test::ShellQuote(wal) + " " + test::ShellQuote(out)).exit_code, 2);
+  EXPECT_EQ(Runlog("wal salvage " + test::ShellQuote(wal) + " " + test::ShellQuote(out)).exit_code,
+            2);
 }
 
 TEST(WalCliTest, MissingPathsAndBadUsageHaveTheirExitCodes) {

@@ -34,7 +34,8 @@ int FaultFileSystem::Check(FaultOp op, const std::string& path) {
 
 Result<int> FaultFileSystem::Open(const std::string& path, int flags, unsigned mode) {
   if ((flags & O_CREAT) != 0) {
-    if (int err = Check(FaultOp::kOpenCreate, path)) return Status::FromErrno("cannot open", path, err);
+    if (int err = Check(FaultOp::kOpenCreate, path))
+      return Status::FromErrno("cannot open", path, err);
   }
   return FileSystem::Open(path, flags, mode);
 }
@@ -44,9 +45,8 @@ Status FaultFileSystem::WriteAt(int fd, const std::string& path, uint64_t offset
   if (int err = Check(FaultOp::kWrite, path)) {
     // A short write: half the bytes land, then the error.
     (void)FileSystem::WriteAt(fd, path, offset, data.first(data.size() / 2));
-    return Status::FromErrno("cannot write at offset " + std::to_string(offset + data.size() / 2) +
-                                 " of",
-                             path, err);
+    return Status::FromErrno(
+        "cannot write at offset " + std::to_string(offset + data.size() / 2) + " of", path, err);
   }
   return FileSystem::WriteAt(fd, path, offset, data);
 }

@@ -18,8 +18,7 @@ class FaultFileSystem : public FileSystem {
  public:
   // Arms a fault: `op` on a matching file fails with `err` (a short write writes half
   // first), after `skip` matching calls, `times` times.
-  void Inject(FaultOp op, int err, int skip = 0, int times = -1,
-              std::string path_filter = "");
+  void Inject(FaultOp op, int err, int skip = 0, int times = -1, std::string path_filter = "");
   void Clear();
   int fired() const { return fired_.load(); }
 

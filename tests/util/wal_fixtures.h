@@ -28,10 +28,10 @@ bool IsPointPayload(std::span<const uint8_t> payload, wal::Lsn lsn);
 void AppendPoints(wal::Writer& writer, int count);
 
 struct LogContents {
-  Status status;                      // the reader's final status
-  std::vector<wal::Lsn> lsns;         // records returned, in order
-  std::vector<bool> intact;           // IsPointPayload for each
-  std::vector<wal::Damage> damage;    // reported through on_damage
+  Status status;                    // the reader's final status
+  std::vector<wal::Lsn> lsns;       // records returned, in order
+  std::vector<bool> intact;         // IsPointPayload for each
+  std::vector<wal::Damage> damage;  // reported through on_damage
   wal::LogEnd end;
 };
 
