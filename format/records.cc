@@ -1,6 +1,7 @@
 #include "format/records.h"
 
 #include <array>
+#include <cstring>
 
 #include "format/log_format.h"
 
@@ -14,8 +15,13 @@ constexpr flatbuffers::uoffset_t kMaxTables = 16u << 20;
 
 template <typename T>
 bool VerifyAs(std::span<const uint8_t> payload) {
+  // The identifier is compared here as four bytes (the Verifier would strncmp it).
+  if (payload.size() < 8 ||
+      std::memcmp(payload.data() + sizeof(flatbuffers::uoffset_t), kPayloadIdentifier, 4) != 0) {
+    return false;
+  }
   flatbuffers::Verifier verifier(payload.data(), payload.size(), kMaxDepth, kMaxTables);
-  return verifier.VerifyBuffer<T>(kPayloadIdentifier);
+  return verifier.VerifyBuffer<T>(nullptr);
 }
 
 }  // namespace
@@ -37,35 +43,39 @@ bool IsKnownRecordType(uint16_t type) {
   return type < kKnown.size() && kKnown[type];
 }
 
-Status VerifyPayload(uint16_t type, std::span<const uint8_t> payload) {
-  bool ok;
+bool PayloadVerifies(uint16_t type, std::span<const uint8_t> payload) {
   switch (static_cast<RecordType>(type)) {
-    case RecordType::CreateRun: ok = VerifyAs<CreateRun>(payload); break;
-    case RecordType::ResumeRun: ok = VerifyAs<ResumeRun>(payload); break;
-    case RecordType::SetRunState: ok = VerifyAs<SetRunState>(payload); break;
-    case RecordType::MarkFailed: ok = VerifyAs<MarkFailed>(payload); break;
-    case RecordType::AssignFloat: ok = VerifyAs<AssignFloat>(payload); break;
-    case RecordType::AssignInt: ok = VerifyAs<AssignInt>(payload); break;
-    case RecordType::AssignBool: ok = VerifyAs<AssignBool>(payload); break;
-    case RecordType::AssignString: ok = VerifyAs<AssignString>(payload); break;
-    case RecordType::AssignDatetime: ok = VerifyAs<AssignDatetime>(payload); break;
-    case RecordType::AppendFloats: ok = VerifyAs<AppendFloats>(payload); break;
-    case RecordType::AppendStrings: ok = VerifyAs<AppendStrings>(payload); break;
-    case RecordType::AppendFiles: ok = VerifyAs<AppendFiles>(payload); break;
-    case RecordType::ClearField: ok = VerifyAs<ClearField>(payload); break;
-    case RecordType::AddStrings: ok = VerifyAs<AddStrings>(payload); break;
-    case RecordType::RemoveStrings: ok = VerifyAs<RemoveStrings>(payload); break;
-    case RecordType::UploadFile: ok = VerifyAs<UploadFile>(payload); break;
-    case RecordType::UploadFiles: ok = VerifyAs<UploadFiles>(payload); break;
-    case RecordType::DeleteFiles: ok = VerifyAs<DeleteFiles>(payload); break;
-    case RecordType::TrackFiles: ok = VerifyAs<TrackFiles>(payload); break;
-    case RecordType::DeletePath: ok = VerifyAs<DeletePath>(payload); break;
-    default:
-      if (IsSafeToIgnore(type)) return Status::OK();
-      return Status::NotSupported("unknown record type " + std::to_string(type) +
-                                  " (written by a newer runlog?)");
+    case RecordType::CreateRun: return VerifyAs<CreateRun>(payload);
+    case RecordType::ResumeRun: return VerifyAs<ResumeRun>(payload);
+    case RecordType::SetRunState: return VerifyAs<SetRunState>(payload);
+    case RecordType::MarkFailed: return VerifyAs<MarkFailed>(payload);
+    case RecordType::AssignFloat: return VerifyAs<AssignFloat>(payload);
+    case RecordType::AssignInt: return VerifyAs<AssignInt>(payload);
+    case RecordType::AssignBool: return VerifyAs<AssignBool>(payload);
+    case RecordType::AssignString: return VerifyAs<AssignString>(payload);
+    case RecordType::AssignDatetime: return VerifyAs<AssignDatetime>(payload);
+    case RecordType::AppendFloats: return VerifyAs<AppendFloats>(payload);
+    case RecordType::AppendStrings: return VerifyAs<AppendStrings>(payload);
+    case RecordType::AppendFiles: return VerifyAs<AppendFiles>(payload);
+    case RecordType::ClearField: return VerifyAs<ClearField>(payload);
+    case RecordType::AddStrings: return VerifyAs<AddStrings>(payload);
+    case RecordType::RemoveStrings: return VerifyAs<RemoveStrings>(payload);
+    case RecordType::UploadFile: return VerifyAs<UploadFile>(payload);
+    case RecordType::UploadFiles: return VerifyAs<UploadFiles>(payload);
+    case RecordType::DeleteFiles: return VerifyAs<DeleteFiles>(payload);
+    case RecordType::TrackFiles: return VerifyAs<TrackFiles>(payload);
+    case RecordType::DeletePath: return VerifyAs<DeletePath>(payload);
+    default: return false;
   }
-  if (!ok) {
+}
+
+Status VerifyPayload(uint16_t type, std::span<const uint8_t> payload) {
+  if (!IsKnownRecordType(type)) {
+    if (IsSafeToIgnore(type)) return Status::OK();
+    return Status::NotSupported("unknown record type " + std::to_string(type) +
+                                " (written by a newer runlog?)");
+  }
+  if (!PayloadVerifies(type, payload)) {
     return Status::Corruption(std::string(RecordTypeName(type)) +
                               " payload failed the FlatBuffers Verifier");
   }

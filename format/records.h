@@ -28,6 +28,9 @@ inline bool IsSafeToIgnore(uint16_t type) {
 // safe-to-ignore type (its payload is not interpreted).
 Status VerifyPayload(uint16_t type, std::span<const uint8_t> payload);
 
+// The hot-path form of VerifyPayload for a known type: true when the payload verifies.
+bool PayloadVerifies(uint16_t type, std::span<const uint8_t> payload);
+
 // Returns the root table of a payload that passed VerifyPayload for type T's record type.
 template <typename T>
 const T* PayloadAs(std::span<const uint8_t> payload) {

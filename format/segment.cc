@@ -1,5 +1,7 @@
 #include "format/segment.h"
 
+// Inlined: a call into the shared library costs as much as hashing a small record.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>

@@ -186,28 +186,29 @@ Reader::Step Reader::ReadOne(Record* record) {
   damage_since_record_ = false;
   end_.last_lsn = h.lsn;
   end_.offset = offset_;
-  if (!IsKnownRecordType(h.type) && IsSafeToIgnore(h.type)) return Step::kSkip;
-  if (h.lsn < options_.start_lsn) {
-    if (!IsKnownRecordType(h.type)) {
-      return ErrorStep(
-          Status::NotSupported(where() + "unknown record type " + std::to_string(h.type)));
+  const bool known = IsKnownRecordType(h.type);
+  if (!known) {
+    if (IsSafeToIgnore(h.type)) return Step::kSkip;
+    Status s = VerifyPayload(h.type, {});  // NotSupported, naming the type
+    if (options_.mode != RecoveryMode::kSalvage) {
+      return ErrorStep(Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " +
+                                            s.message()));
     }
+    Report({DamageKind::kUnknownType, seg_->path, at, AlignedRecordSize(h.length),
+            "LSN " + std::to_string(h.lsn) + ": " + s.message()});
     return Step::kSkip;
   }
+  if (h.lsn < options_.start_lsn) return Step::kSkip;
   std::span<const uint8_t> payload(base + at + kRecordHeaderSize, h.length);
-  if (options_.verify_payloads || !IsKnownRecordType(h.type)) {
-    Status s = VerifyPayload(h.type, payload);
-    if (!s.ok()) {
-      DamageKind kind =
-          s.Is(Code::kNotSupported) ? DamageKind::kUnknownType : DamageKind::kVerifierFailure;
-      if (options_.mode == RecoveryMode::kSalvage) {
-        Report({kind, seg_->path, at, AlignedRecordSize(h.length),
-                "LSN " + std::to_string(h.lsn) + ": " + s.message()});
-        return Step::kSkip;
-      }
-      return ErrorStep(
-          Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " + s.message()));
+  if (options_.verify_payloads && !PayloadVerifies(h.type, payload)) {
+    Status s = VerifyPayload(h.type, payload);  // the message
+    if (options_.mode == RecoveryMode::kSalvage) {
+      Report({DamageKind::kVerifierFailure, seg_->path, at, AlignedRecordSize(h.length),
+              "LSN " + std::to_string(h.lsn) + ": " + s.message()});
+      return Step::kSkip;
     }
+    return ErrorStep(
+        Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " + s.message()));
   }
   record->lsn = h.lsn;
   record->type = h.type;
