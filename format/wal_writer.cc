@@ -277,13 +277,15 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   ReleaseSegment(&seg_);
   seg_ = next;
   ++stats_.rolls;
-  prefaulted_ = seg_.offset;
+  prefaulted_ = PageDown(seg_.offset);
   wake_at_ = 0;  // the first append wakes the background thread to prefault
   return Status::OK();
 }
 
 void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
+  ++idle_waiters_;  // makes the background prefault yield between chunks
   idle_cv_.wait(lock, [this] { return !syncing_ && !prefaulting_; });
+  --idle_waiters_;
 }
 
 Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
@@ -378,11 +380,13 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
-  const uint64_t target = std::min(seg_.capacity, seg_.offset + options_.prefault_bytes);
   constexpr uint64_t kChunk = 4 << 20;
-  while (!stop_ && prefault_supported_ && seg_.base != nullptr) {
-    const uint64_t start = PageDown(std::max({prefaulted_, seg_.offset, seg_.unmapped}));
-    const uint64_t end = std::min(PageUp(start + kChunk), target);
+  // Every bound is page-aligned, so each pass moves prefaulted_ forward or ends the loop.
+  const uint64_t target =
+      std::min(PageUp(seg_.capacity), PageUp(seg_.offset + options_.prefault_bytes));
+  while (!stop_ && prefault_supported_ && seg_.base != nullptr && idle_waiters_ == 0) {
+    const uint64_t start = std::max(prefaulted_, PageDown(std::max(seg_.offset, seg_.unmapped)));
+    const uint64_t end = std::min(start + kChunk, target);
     if (start >= end) return;
     uint8_t* base = seg_.base;
     prefaulting_ = true;
@@ -399,6 +403,7 @@ void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
     prefaulted_ = end;
   }
 }
+
 WriterStats Writer::stats() {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

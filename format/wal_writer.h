@@ -157,6 +157,7 @@ class Writer {
   bool syncing_ = false;             // guarded by mu_: a sync runs without the lock held
   bool prefaulting_ = false;         // guarded by mu_: a prefault runs without the lock
   bool prefault_supported_ = true;   // guarded by mu_
+  int idle_waiters_ = 0;             // guarded by mu_: threads in WaitIdleLocked
   uint64_t prefaulted_ = 0;          // guarded by mu_: end of the prefaulted range
   uint64_t wake_at_ = 0;             // guarded by mu_: an append past it wakes bg_cv_
   // Group commit: waiters for sync generation g wait on round_cv_[g % 2]; g is the value

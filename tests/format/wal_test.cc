@@ -279,6 +279,46 @@ TEST(WalTest, AppendsWorkWithoutBackgroundPrefaulting) {
   EXPECT_EQ(test::ReadLog(dir.path()).lsns.size(), 1000u);
 }
 
+TEST(WalTest, BackgroundPrefaultAndSyncNeverStallAppendsAcrossRolls) {
+  // Segments larger than an odd-sized prefault window, frequent background syncs and
+  // several appenders: rolls must get past the background thread. A hang here aborts.
+  test::TempDir dir;
+  WriterOptions o = test::SmallLogOptions(2 << 20);
+  o.durability = Durability::kInterval;
+  o.prefault_bytes = 300001;
+  o.sync_bytes = 100000;
+  o.sync_interval = std::chrono::milliseconds(1);
+  auto w = MustOpen(dir.path(), o);
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!done) {
+      std::fprintf(stderr, "appends stalled: the background thread starves the writer\n");
+      std::abort();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      RecordBuilder rb;
+      for (int i = 0; i < 20000; ++i) {
+        ASSERT_TRUE(w->Append(kPoints, test::PointPayload(rb, 1)).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  done = true;
+  watchdog.join();
+  EXPECT_GE(w->stats().rolls, 2u);
+  ASSERT_TRUE(w->Close().ok());
+  test::LogContents log = test::ReadLog(dir.path());
+  ASSERT_TRUE(log.status.ok()) << log.status.ToString();
+  EXPECT_EQ(log.lsns.size(), 80000u);
+}
+
 TEST(WalTest, IntervalModeSyncsInTheBackground) {
   test::TempDir dir;
   WriterOptions o = test::SmallLogOptions(1 << 20);
