@@ -18,6 +18,7 @@ Result<SalvageResult> SalvageLog(const std::string& source, const std::string& o
   SalvageResult result;
   ReaderOptions ro;
   ro.mode = RecoveryMode::kSalvage;
+  ro.return_skippable_records = true;  // copied through untouched
   ro.fs = fs;
   ro.on_damage = [&result](const Damage& d) { result.damage.push_back(d); };
   RUNLOG_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::Open(source, ro));

@@ -1,8 +1,11 @@
 #include "format/wal_reader.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 
@@ -188,11 +191,18 @@ Reader::Step Reader::ReadOne(Record* record) {
   end_.offset = offset_;
   const bool known = IsKnownRecordType(h.type);
   if (!known) {
-    if (IsSafeToIgnore(h.type)) return Step::kSkip;
+    if (IsSafeToIgnore(h.type)) {
+      if (!options_.return_skippable_records || h.lsn < options_.start_lsn) return Step::kSkip;
+      record->lsn = h.lsn;
+      record->type = h.type;
+      record->payload = std::span<const uint8_t>(base + at + kRecordHeaderSize, h.length);
+      record->offset = at;
+      return Step::kRecord;
+    }
     Status s = VerifyPayload(h.type, {});  // NotSupported, naming the type
     if (options_.mode != RecoveryMode::kSalvage) {
-      return ErrorStep(Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " +
-                                            s.message()));
+      return ErrorStep(
+          Status(s.code(), where() + "LSN " + std::to_string(h.lsn) + ": " + s.message()));
     }
     Report({DamageKind::kUnknownType, seg_->path, at, AlignedRecordSize(h.length),
             "LSN " + std::to_string(h.lsn) + ": " + s.message()});
@@ -233,13 +243,17 @@ Status Reader::OpenSegment(size_t index) {
   const bool is_last = index + 1 >= segments_.size();
 
   // A last segment whose header never reached the disk was torn while being created.
+  // Such a segment never held a record: all of it is zero (a header of zeros followed by
+  // records is damage, not a torn creation).
   std::span<const uint8_t> head = bytes.first(std::min(bytes.size(), kSegmentHeaderSize));
-  if (is_last && AllZero(head)) {
+  if (is_last && AllZero(head) && FileIsZero(*seg)) {
     if (options_.follow) return Status::OK();  // keep seg_ null: not there yet
     Damage d{DamageKind::kTornTail, file.path, 0, size, "segment header never written"};
     if (options_.mode == RecoveryMode::kStrict) return Status::Corruption(d.ToString());
     Report(d);
     end_.unusable_segments.push_back(file.path);
+    // Its name still says which LSN comes next when no older segment is left.
+    if (expected_lsn_ == 0 && single_file_.empty()) end_.next_lsn = file.first_lsn;
     CloseSegment();
     return Status::OK();
   }
@@ -289,9 +303,10 @@ Reader::Step Reader::EndOfSegmentData(uint64_t offset) {
   const bool last = IsLastSegment();
   if (options_.follow && last) {
     // A record may be in the middle of being written here; look again later. Segments
-    // are created whole, so a newer segment means this one is finished.
+    // are created whole, so a newer segment means this one is finished: read its header
+    // again, the writer may have completed a record here just before it rolled.
     if (Status s = Refresh(); !s.ok()) return ErrorStep(s);
-    if (IsLastSegment()) return Step::kEndOfLog;
+    return IsLastSegment() ? Step::kEndOfLog : Step::kSkip;
   }
   if (!RestIsZero(offset)) {
     return Problem(DamageKind::kBadRecordHeader, offset,
@@ -305,6 +320,11 @@ Reader::Step Reader::EndOfSegmentData(uint64_t offset) {
 Reader::Step Reader::Problem(DamageKind kind, uint64_t offset, std::string detail) {
   if (options_.follow && IsLastSegment()) return Step::kEndOfLog;  // maybe still being written
   const uint64_t next = FindNextValidRecord(offset + kRecordAlignment);
+  if (next == kNone && IsLastSegment() && options_.detect_live_writer && WriterIsActive()) {
+    // A live writer recovered this log when it opened it: what follows its last complete
+    // record is an append in progress, not a torn tail.
+    return Step::kEndOfLog;
+  }
   Damage d{kind, seg_->path, offset, 0, std::move(detail)};
   if (next == kNone && IsLastSegment()) {
     d.detail = std::string(DamageKindName(kind)) + ", " + d.detail + "; no valid record follows";
@@ -345,6 +365,33 @@ uint64_t Reader::FindNextValidRecord(uint64_t from) const {
     if (ComputeRecordChecksum(base + o, h.length) == h.checksum) return o;
   }
   return kNone;
+}
+
+bool Reader::FileIsZero(const Segment& seg) const {
+  uint64_t pos = 0, data = 0, hole = 0;
+  while (pos < seg.size) {
+    Result<bool> region = fs_->NextDataRegion(seg.fd, seg.path, pos, &data, &hole);
+    if (!region.ok()) return AllZero(std::span(seg.base + pos, seg.size - pos));
+    if (!*region) return true;
+    hole = std::min<uint64_t>(hole, seg.size);
+    if (std::max(data, pos) < hole &&
+        !AllZero(std::span(seg.base + std::max(data, pos), hole - std::max(data, pos)))) {
+      return false;
+    }
+    if (hole <= pos) break;
+    pos = hole;
+  }
+  return true;
+}
+
+bool Reader::WriterIsActive() const {
+  if (dir_.empty()) return false;
+  const std::string lock = dir_ + "/LOCK";
+  int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the shared lock if it was taken
+  return held;
 }
 
 bool Reader::RestIsZero(uint64_t offset) const {

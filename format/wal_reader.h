@@ -69,6 +69,13 @@ struct ReaderOptions {
   // Run the FlatBuffers Verifier on every returned payload. Turning it off is only for
   // callers that verify themselves.
   bool verify_payloads = true;
+  // Treat bytes after the last complete record of the last segment as an append in
+  // progress, not a torn tail, while a writer holds the log's LOCK. Writers turn this off
+  // to recover their own log.
+  bool detect_live_writer = true;
+  // Return records of unknown types marked safe to ignore (their payload uninterpreted)
+  // instead of skipping them: for copying a log whole (salvage).
+  bool return_skippable_records = false;
   // Receives each torn tail (kTolerateTornTail) and each skipped range (kSalvage).
   std::function<void(const Damage&)> on_damage;
   FileSystem* fs = nullptr;  // nullptr: FileSystem::Default()
@@ -127,6 +134,8 @@ class Reader {
   uint64_t FindNextValidRecord(uint64_t from) const;
   uint64_t LastNonZero() const;
   bool RestIsZero(uint64_t offset) const;
+  bool FileIsZero(const Segment& seg) const;
+  bool WriterIsActive() const;
   bool IsLastSegment() const { return index_ + 1 >= segments_.size(); }
   void CloseSegment();
   void Report(const Damage& damage);

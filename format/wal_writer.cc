@@ -12,7 +12,10 @@
 namespace runlog::wal {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
+uint64_t PageSize() {
+  static const uint64_t size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
 constexpr char kLockName[] = "LOCK";
 constexpr char kTempSuffix[] = ".tmp";
 
@@ -27,10 +30,10 @@ bool IsZero(const RunId& id) {
 }
 
 uint64_t PageDown(uint64_t v) {
-  return v & ~(kPageSize - 1);
+  return v & ~(PageSize() - 1);
 }
 uint64_t PageUp(uint64_t v) {
-  return (v + kPageSize - 1) & ~(kPageSize - 1);
+  return (v + PageSize() - 1) & ~(PageSize() - 1);
 }
 
 }  // namespace
@@ -103,7 +106,8 @@ Status Writer::Recover() {
   }
   ReaderOptions ro;
   ro.mode = options_.recovery;
-  ro.verify_payloads = false;  // checksums prove what this format wrote; commit verifies
+  ro.verify_payloads = false;     // checksums prove what this format wrote; commit verifies
+  ro.detect_live_writer = false;  // this writer holds the lock: a torn tail is a torn tail
   ro.on_damage = options_.on_damage;
   ro.fs = fs_;
   RUNLOG_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::Open(dir_, ro));
@@ -123,8 +127,10 @@ Status Writer::Recover() {
     if (options_.first_lsn < kFirstLsn) {
       return Status::InvalidArgument("first_lsn must be at least 1");
     }
-    RUNLOG_ASSIGN_OR_RETURN(seg_, CreateSegment(options_.first_lsn, options_.segment_size));
-    next_lsn_ = options_.first_lsn;
+    // A log whose only segment was torn at creation continues at that segment's LSN.
+    const Lsn first = end.unusable_segments.empty() ? options_.first_lsn : end.next_lsn;
+    RUNLOG_ASSIGN_OR_RETURN(seg_, CreateSegment(first, options_.segment_size));
+    next_lsn_ = first;
     last_lsn_.store(next_lsn_ - 1);
     durable_lsn_.store(next_lsn_ - 1);
     return Status::OK();
@@ -179,15 +185,21 @@ Result<Writer::OpenSegment> Writer::CreateSegment(Lsn first_lsn, uint64_t capaci
   seg.capacity = capacity;
   uint8_t header[kSegmentHeaderSize];
   EncodeSegmentHeader({kFormatVersion, run_id_, first_lsn, NowMicros()}, header);
+  bool renamed = false;
   Status s = fs_->Allocate(seg.fd, tmp, capacity);
   if (s.ok()) s = fs_->WriteAt(seg.fd, tmp, 0, header);
   if (s.ok()) s = fs_->SyncData(seg.fd, tmp);
-  if (s.ok()) s = fs_->Rename(tmp, seg.path);
+  if (s.ok()) {
+    s = fs_->Rename(tmp, seg.path);
+    renamed = s.ok();
+  }
   if (s.ok()) s = fs_->SyncDir(dir_);
   if (s.ok()) s = MapSegment(&seg);
   if (!s.ok()) {
     (void)fs_->Close(seg.fd, tmp);
-    (void)fs_->Remove(tmp);  // may already be renamed: then the empty segment stays, valid
+    // An empty segment left under its final name would claim LSNs that may still go into
+    // the previous segment: remove it (RollLocked checks that it is gone).
+    (void)fs_->Remove(renamed ? seg.path : tmp);
     return s.WithContext("cannot create WAL segment " + seg.path);
   }
   seg.offset = kSegmentHeaderSize;
@@ -255,31 +267,62 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
   // A sync or prefault running without the lock uses the current mapping: let it finish.
   WaitIdleLocked(lock);
   if (!error_.ok()) return error_;
+  // Create the next segment first: if that fails nothing has changed, and appends that
+  // still fit go on in this one.
+  const uint64_t capacity = std::max<uint64_t>(options_.segment_size, kSegmentHeaderSize + need);
+  Result<OpenSegment> next = CreateSegment(next_lsn_, capacity);
+  if (!next.ok()) {
+    const std::string left = dir_ + "/" + SegmentFileName(next_lsn_);
+    if (::access(left.c_str(), F_OK) == 0) {
+      SetErrorLocked(next.status().WithContext("an empty segment could not be removed"));
+    }
+    return next.status();
+  }
   // Done writing here: drop the writable mapping before the pages are written back.
   if (seg_.unmapped < seg_.capacity) {
     fs_->Unmap(seg_.base + seg_.unmapped, seg_.capacity - seg_.unmapped);
     seg_.unmapped = seg_.capacity;
   }
-  // Only the last segment may ever end torn: finish this one on disk first.
-  if (options_.durability != Durability::kNone && seg_.offset > seg_.synced) {
-    uint64_t start = PageDown(seg_.synced);
-    Status s =
-        fs_->SyncMapped(const_cast<uint8_t*>(seg_.ro_base) + start, seg_.offset - start, seg_.path);
-    if (!s.ok()) {
-      error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
-      return error_;
+  if (seg_.offset > seg_.synced) {
+    if (options_.durability == Durability::kNone) {
+      unsynced_segments_.push_back(seg_.path);  // Sync() and Close() still cover it
+    } else {
+      // Only the last segment may ever end torn: finish this one on disk first.
+      const uint64_t start = PageDown(seg_.synced);
+      Status s = fs_->SyncMapped(const_cast<uint8_t*>(seg_.ro_base) + start, seg_.offset - start,
+                                 seg_.path);
+      if (!s.ok()) {
+        ReleaseSegment(&next.value());  // an empty, valid segment stays behind
+        SetErrorLocked(s.WithContext("WAL sync failed; the log must be reopened to recover"));
+        return error_;
+      }
+      seg_.synced = seg_.offset;
+      PublishDurableLocked(next_lsn_ - 1);
     }
-    seg_.synced = seg_.offset;
-    durable_lsn_.store(next_lsn_ - 1, std::memory_order_release);
   }
-  const uint64_t capacity = std::max<uint64_t>(options_.segment_size, kSegmentHeaderSize + need);
-  RUNLOG_ASSIGN_OR_RETURN(OpenSegment next, CreateSegment(next_lsn_, capacity));
   ReleaseSegment(&seg_);
-  seg_ = next;
+  seg_ = std::move(next).value();
   ++stats_.rolls;
   prefaulted_ = PageDown(seg_.offset);
   wake_at_ = 0;  // the first append wakes the background thread to prefault
   return Status::OK();
+}
+
+void Writer::SetErrorLocked(Status status) {
+  if (error_.ok()) error_ = std::move(status);
+  // Nobody may stay waiting for a sync that will not come.
+  round_cv_[0].notify_all();
+  round_cv_[1].notify_all();
+  gather_cv_.notify_all();
+  idle_cv_.notify_all();
+}
+
+void Writer::PublishDurableLocked(Lsn lsn) {
+  if (durable_lsn_.load(std::memory_order_relaxed) < lsn) {
+    durable_lsn_.store(lsn, std::memory_order_release);
+  }
+  round_cv_[0].notify_all();
+  round_cv_[1].notify_all();
 }
 
 void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
@@ -347,15 +390,26 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   const uint64_t end = seg_.offset;
   // Unmap the fully written pages from the writable mapping first (see OpenSegment); the
   // appender only ever writes at or past seg_.offset.
+  // A prefault running unlocked owns the pages from prefault_start_ on.
   const uint64_t unmap_from = seg_.unmapped;
-  const uint64_t unmap_to = std::max(unmap_from, PageDown(end));
+  uint64_t unmap_to = std::max(unmap_from, PageDown(end));
+  if (prefaulting_) unmap_to = std::max(unmap_from, std::min(unmap_to, prefault_start_));
   seg_.unmapped = unmap_to;
   uint8_t* base = seg_.base;
   uint8_t* ro_base = const_cast<uint8_t*>(seg_.ro_base);
   const std::string path = seg_.path;
+  std::vector<std::string> rolled;  // kNone: finished segments never synced
+  rolled.swap(unsynced_segments_);
   lock.unlock();
   if (unmap_to > unmap_from) fs_->Unmap(base + unmap_from, unmap_to - unmap_from);
-  Status s = fs_->SyncMapped(ro_base + start, end - start, path);
+  Status s;
+  for (const std::string& old : rolled) {
+    Result<int> fd = fs_->Open(old, O_RDONLY);
+    s = fd.ok() ? fs_->SyncData(*fd, old) : fd.status();
+    if (fd.ok()) (void)fs_->Close(*fd, old);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = fs_->SyncMapped(ro_base + start, end - start, path);
   lock.lock();
   syncing_ = false;
   last_sync_time_ = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -366,8 +420,8 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
     if (durable_lsn_.load(std::memory_order_relaxed) < target) {
       durable_lsn_.store(target, std::memory_order_release);
     }
-  } else if (error_.ok()) {
-    error_ = s.WithContext("WAL sync failed; the log must be reopened to recover");
+  } else {
+    SetErrorLocked(s.WithContext("WAL sync failed; the log must be reopened to recover"));
   }
   last_round_woken_ = round_waiting_[gen % 2];
   round_cv_[gen % 2].notify_all();
@@ -390,6 +444,7 @@ void Writer::PrefaultLocked(std::unique_lock<std::mutex>& lock) {
     if (start >= end) return;
     uint8_t* base = seg_.base;
     prefaulting_ = true;
+    prefault_start_ = start;
     lock.unlock();
     // Faults the pages in writable without changing a byte: safe next to appends.
     int rc = ::madvise(base + start, end - start, MADV_POPULATE_WRITE);

@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "format/file_system.h"
 #include "format/log_format.h"
@@ -58,7 +59,7 @@ struct WriterOptions {
   // must finish the old segment on disk, never waits for a large backlog.
   uint64_t sync_bytes = 4ull << 20;
   // Bytes past the write position that a background thread keeps faulted in (writable) so
-  // appends do not take page faults. Default 8 MiB; 0 turns it off (every new page then
+  // appends do not take page faults. Default 32 MiB; 0 turns it off (every new page then
   // costs the appending thread a fault, 1-10 us).
   uint64_t prefault_bytes = 32ull << 20;
   // How Open() treats damage. kSalvage is refused: salvage copies a log (SalvageLog, salvage.h),
@@ -137,6 +138,8 @@ class Writer {
   Status RollLocked(std::unique_lock<std::mutex>& lock, size_t need);
   Status WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn);
   void GatherLocked(std::unique_lock<std::mutex>& lock);
+  void SetErrorLocked(Status status);
+  void PublishDurableLocked(Lsn lsn);
   void SyncLocked(std::unique_lock<std::mutex>& lock);
   void WaitIdleLocked(std::unique_lock<std::mutex>& lock);
   void PrefaultLocked(std::unique_lock<std::mutex>& lock);
@@ -150,16 +153,18 @@ class Writer {
   int lock_fd_ = -1;
 
   std::mutex mu_;
-  std::condition_variable idle_cv_;  // a sync or prefault that ran unlocked has finished
-  std::condition_variable bg_cv_;    // wakes the background thread
-  OpenSegment seg_;                  // guarded by mu_
-  Lsn next_lsn_ = kFirstLsn;         // guarded by mu_
-  bool syncing_ = false;             // guarded by mu_: a sync runs without the lock held
-  bool prefaulting_ = false;         // guarded by mu_: a prefault runs without the lock
-  bool prefault_supported_ = true;   // guarded by mu_
-  int idle_waiters_ = 0;             // guarded by mu_: threads in WaitIdleLocked
-  uint64_t prefaulted_ = 0;          // guarded by mu_: end of the prefaulted range
-  uint64_t wake_at_ = 0;             // guarded by mu_: an append past it wakes bg_cv_
+  std::condition_variable idle_cv_;             // a sync or prefault that ran unlocked has finished
+  std::condition_variable bg_cv_;               // wakes the background thread
+  OpenSegment seg_;                             // guarded by mu_
+  Lsn next_lsn_ = kFirstLsn;                    // guarded by mu_
+  bool syncing_ = false;                        // guarded by mu_: a sync runs without the lock held
+  bool prefaulting_ = false;                    // guarded by mu_: a prefault runs without the lock
+  bool prefault_supported_ = true;              // guarded by mu_
+  int idle_waiters_ = 0;                        // guarded by mu_: threads in WaitIdleLocked
+  uint64_t prefaulted_ = 0;                     // guarded by mu_: end of the prefaulted range
+  uint64_t prefault_start_ = 0;                 // guarded by mu_: start of the running prefault
+  std::vector<std::string> unsynced_segments_;  // guarded by mu_: kNone, rolled unsynced
+  uint64_t wake_at_ = 0;                        // guarded by mu_: an append past it wakes bg_cv_
   // Group commit: waiters for sync generation g wait on round_cv_[g % 2]; g is the value
   // of next_sync_gen_ when they queued.
   std::condition_variable round_cv_[2];
