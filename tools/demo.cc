@@ -1,10 +1,10 @@
 // runlog-demo: a small simulated training run logged into a local repository, then read
 // back. Usage: runlog-demo [REPO] (default ./demo-repo).
 //
-// It writes the run's operations (create, parameters, tags, a loss curve per step, an
-// accuracy curve per epoch, text notes, the final state) through the WAL's public format
-// API, then reads the log back, verifies every record and prints what it found.
-#include <unistd.h>
+// It creates the run in the repository (which gives it a uuid, a sys/id and a log that
+// starts with CreateRun), writes its operations (parameters, tags, a loss curve per step,
+// an accuracy curve per epoch, text notes, the final state) through the WAL's public
+// format API, then reads the log back, verifies every record and prints what it found.
 
 #include <chrono>
 #include <cmath>
@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "engine/repository.h"
 #include "format/record_json.h"
 #include "format/records.h"
 #include "format/wal_reader.h"
@@ -29,18 +30,6 @@ int64_t NowMicros() {
       .count();
 }
 
-// A time-ordered 128-bit run id: creation time in the high bits, randomness below.
-RunId NewRunId() {
-  RunId id;
-  uint64_t hi = static_cast<uint64_t>(NowMicros());
-  uint64_t lo = std::random_device{}() * 0x9e3779b97f4a7c15ull ^ std::random_device{}();
-  for (int i = 0; i < 8; ++i) {
-    id[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
-    id[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
-  }
-  return id;
-}
-
 int Die(const Status& s) {
   std::fprintf(stderr, "runlog-demo: %s\n", s.ToString().c_str());
   return 1;
@@ -55,13 +44,17 @@ int Die(const Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string repo = argc > 1 ? argv[1] : "./demo-repo";
-  const RunId run_id = NewRunId();
-  const std::string wal_dir = repo + "/runs/" + RunIdHex(run_id) + "/wal";
+  const std::string repo_path = argc > 1 ? argv[1] : "./demo-repo";
   constexpr int kEpochs = 5, kStepsPerEpoch = 2000;
 
+  auto repo = engine::Repository::Open(repo_path);
+  if (!repo.ok()) return Die(repo.status());
+  auto run = (*repo)->CreateRun();
+  if (!run.ok()) return Die(run.status());
+  const std::string wal_dir = run->dir + "/wal";
+
   WriterOptions options;
-  options.run_id = run_id;
+  options.run_id = run->uuid;
   auto writer = Writer::Open(wal_dir, options);
   if (!writer.ok()) return Die(writer.status());
   Writer& w = **writer;
@@ -69,15 +62,6 @@ int main(int argc, char** argv) {
   auto type = [](RecordType t) { return static_cast<uint16_t>(t); };
 
   auto start = std::chrono::steady_clock::now();
-  {
-    auto& b = rb.builder();
-    Uuid uuid(0, 0);
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    DEMO_CHECK(w.Append(type(RecordType::CreateRun),
-                        rb.Finish(CreateCreateRunDirect(b, &uuid, "DEMO-1", "demo", NowMicros(),
-                                                        host, static_cast<uint32_t>(getpid())))));
-  }
   DEMO_CHECK(
       w.Append(type(RecordType::AssignFloat), rb.AssignFloat("params/learning_rate", 0.005)));
   DEMO_CHECK(w.Append(type(RecordType::AssignInt), rb.AssignInt("params/batch_size", 64)));
@@ -137,10 +121,13 @@ int main(int argc, char** argv) {
   double read_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
-  std::printf("runlog demo: simulated training run %s\n", RunIdHex(run_id).c_str());
-  std::printf("  logged %llu records (%d epochs x %d steps) in %.1f ms, creating and syncing the log included: %.2f M records/s\n",
-              static_cast<unsigned long long>(last), kEpochs, kStepsPerEpoch, write_ms,
-              static_cast<double>(last) / write_ms / 1000.0);
+  std::printf("runlog demo: simulated training run %s (%s) in %s\n", run->sys_id.c_str(),
+              run->uuid_hex.c_str(), repo_path.c_str());
+  std::printf(
+      "  logged %llu records (%d epochs x %d steps) in %.1f ms, closing and syncing the log "
+      "included: %.2f M records/s\n",
+      static_cast<unsigned long long>(last), kEpochs, kStepsPerEpoch, write_ms,
+      static_cast<double>(last) / write_ms / 1000.0);
   std::printf("  read back and verified in %.1f ms\n", read_ms);
   for (const auto& [name, count] : by_type) std::printf("    %-14s %6d\n", name.c_str(), count);
   std::printf("  final train/loss %.4f, eval/accuracy %.4f\n", final_loss, final_accuracy);
