@@ -189,10 +189,12 @@ Reader::Step Reader::ReadOne(Record* record) {
   damage_since_record_ = false;
   end_.last_lsn = h.lsn;
   end_.offset = offset_;
+  // Records before start_lsn are only stepped over: their payloads are never interpreted.
+  if (h.lsn < options_.start_lsn) return Step::kSkip;
   const bool known = IsKnownRecordType(h.type);
   if (!known) {
     if (IsSafeToIgnore(h.type)) {
-      if (!options_.return_skippable_records || h.lsn < options_.start_lsn) return Step::kSkip;
+      if (!options_.return_skippable_records) return Step::kSkip;
       record->lsn = h.lsn;
       record->type = h.type;
       record->payload = std::span<const uint8_t>(base + at + kRecordHeaderSize, h.length);
@@ -208,7 +210,6 @@ Reader::Step Reader::ReadOne(Record* record) {
             "LSN " + std::to_string(h.lsn) + ": " + s.message()});
     return Step::kSkip;
   }
-  if (h.lsn < options_.start_lsn) return Step::kSkip;
   std::span<const uint8_t> payload(base + at + kRecordHeaderSize, h.length);
   if (options_.verify_payloads && !PayloadVerifies(h.type, payload)) {
     Status s = VerifyPayload(h.type, payload);  // the message
