@@ -310,9 +310,10 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
 
 void Writer::SetErrorLocked(Status status) {
   if (error_.ok()) error_ = std::move(status);
+  has_error_.store(true, std::memory_order_release);
   // Nobody may stay waiting for a sync that will not come.
-  round_cv_[0].notify_all();
-  round_cv_[1].notify_all();
+  WakeRound(0, /*all=*/true);
+  WakeRound(1, /*all=*/true);
   gather_cv_.notify_all();
   idle_cv_.notify_all();
 }
@@ -321,8 +322,18 @@ void Writer::PublishDurableLocked(Lsn lsn) {
   if (durable_lsn_.load(std::memory_order_relaxed) < lsn) {
     durable_lsn_.store(lsn, std::memory_order_release);
   }
-  round_cv_[0].notify_all();
-  round_cv_[1].notify_all();
+  WakeRound(0, /*all=*/true);
+  WakeRound(1, /*all=*/true);
+}
+
+void Writer::WakeRound(uint64_t gen, bool all) {
+  std::atomic<uint32_t>& seq = round_seq_[gen % 2];
+  seq.fetch_add(1, std::memory_order_release);
+  if (all) {
+    seq.notify_all();
+  } else {
+    seq.notify_one();
+  }
 }
 
 void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
@@ -339,7 +350,7 @@ Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
   bool counted = false;
   uint64_t gen = 0;
   auto uncount = [&] {
-    if (counted) --round_waiting_[gen % 2];
+    if (counted) round_waiting_[gen % 2].fetch_sub(1, std::memory_order_relaxed);
     counted = false;
   };
   while (durable_lsn_.load(std::memory_order_acquire) < lsn) {
@@ -355,11 +366,21 @@ Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
     }
     if (!counted) {
       gen = next_sync_gen_;  // the sync that starts next covers this record
-      ++round_waiting_[gen % 2];
+      round_waiting_[gen % 2].fetch_add(1, std::memory_order_relaxed);
       counted = true;
       if (gathering_) gather_cv_.notify_one();
     }
-    round_cv_[gen % 2].wait(lock);
+    // Wait without the mutex: a covered waiter returns straight from here, so the
+    // appenders one sync releases do not all queue on the mutex again.
+    const uint32_t seq = round_seq_[gen % 2].load(std::memory_order_acquire);
+    lock.unlock();
+    round_seq_[gen % 2].wait(seq, std::memory_order_acquire);
+    if (durable_lsn_.load(std::memory_order_acquire) >= lsn &&
+        !has_error_.load(std::memory_order_acquire)) {
+      uncount();
+      return Status::OK();  // the caller's lock stays released
+    }
+    lock.lock();
   }
   uncount();
   return Status::OK();
@@ -374,7 +395,8 @@ void Writer::GatherLocked(std::unique_lock<std::mutex>& lock) {
   const auto deadline = std::chrono::steady_clock::now() + last_sync_time_ / 2;
   syncing_ = true;  // others queue meanwhile instead of leading
   gathering_ = true;
-  while (round_waiting_[next_sync_gen_ % 2] < want && error_.ok() &&
+  while (round_waiting_[next_sync_gen_ % 2].load(std::memory_order_relaxed) < want &&
+         error_.ok() &&
          gather_cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
   }
   gathering_ = false;
@@ -423,12 +445,12 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   } else {
     SetErrorLocked(s.WithContext("WAL sync failed; the log must be reopened to recover"));
   }
-  last_round_woken_ = round_waiting_[gen % 2];
-  round_cv_[gen % 2].notify_all();
+  last_round_woken_ = round_waiting_[gen % 2].load(std::memory_order_relaxed);
+  WakeRound(gen, /*all=*/true);
   if (!error_.ok()) {
-    round_cv_[(gen + 1) % 2].notify_all();
-  } else if (round_waiting_[(gen + 1) % 2] > 0) {
-    round_cv_[(gen + 1) % 2].notify_one();  // the next leader
+    WakeRound(gen + 1, /*all=*/true);
+  } else if (round_waiting_[(gen + 1) % 2].load(std::memory_order_relaxed) > 0) {
+    WakeRound(gen + 1, /*all=*/false);  // one waiter of the next generation leads it
   }
   idle_cv_.notify_all();
 }
@@ -513,6 +535,7 @@ Status Writer::Close() {
     std::unique_lock<std::mutex> lock(mu_);
     if (options_.durability != Durability::kNone && seg_.base != nullptr) {
       result = WaitDurableLocked(lock, next_lsn_ - 1);
+      if (!lock.owns_lock()) lock.lock();
     }
     WaitIdleLocked(lock);
     ReleaseSegment(&seg_);

@@ -140,6 +140,7 @@ class Writer {
   void GatherLocked(std::unique_lock<std::mutex>& lock);
   void SetErrorLocked(Status status);
   void PublishDurableLocked(Lsn lsn);
+  void WakeRound(uint64_t gen, bool all);
   void SyncLocked(std::unique_lock<std::mutex>& lock);
   void WaitIdleLocked(std::unique_lock<std::mutex>& lock);
   void PrefaultLocked(std::unique_lock<std::mutex>& lock);
@@ -165,10 +166,11 @@ class Writer {
   uint64_t prefault_start_ = 0;                 // guarded by mu_: start of the running prefault
   std::vector<std::string> unsynced_segments_;  // guarded by mu_: kNone, rolled unsynced
   uint64_t wake_at_ = 0;                        // guarded by mu_: an append past it wakes bg_cv_
-  // Group commit: waiters for sync generation g wait on round_cv_[g % 2]; g is the value
+  // Group commit: waiters for sync generation g wait on round_seq_[g % 2]; g is the value
   // of next_sync_gen_ when they queued.
-  std::condition_variable round_cv_[2];
-  size_t round_waiting_[2] = {0, 0};             // guarded by mu_
+  std::atomic<uint32_t> round_seq_[2] = {0, 0};      // bumped under mu_ to wake waiters
+  std::atomic<size_t> round_waiting_[2] = {0, 0};     // waiters per generation parity
+  std::atomic<bool> has_error_{false};                // error_ is set
   uint64_t next_sync_gen_ = 1;                   // guarded by mu_
   std::condition_variable gather_cv_;            // a waiter queued while a leader gathers
   bool gathering_ = false;                       // guarded by mu_
