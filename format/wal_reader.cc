@@ -90,10 +90,6 @@ Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path,
   return reader;
 }
 
-const std::string& Reader::current_segment() const {
-  return end_.segment;
-}
-
 Status Reader::Refresh() {
   if (!single_file_.empty()) {
     if (segments_.empty()) segments_.push_back({0, single_file_});
@@ -368,21 +364,49 @@ uint64_t Reader::FindNextValidRecord(uint64_t from) const {
   return kNone;
 }
 
-bool Reader::FileIsZero(const Segment& seg) const {
-  uint64_t pos = 0, data = 0, hole = 0;
+// Calls fn(offset, bytes) for each data region of `seg` from `from` on, skipping holes (a
+// closed writer's released tail, preallocated blocks never written): scanning those would
+// fault in every page of a 64 MiB segment. Stops early when fn returns false; returns
+// false then. Without SEEK_DATA support the rest of the segment is one region.
+template <typename Fn>
+bool Reader::ForEachDataRegion(const Segment& seg, uint64_t from, Fn&& fn) const {
+  uint64_t pos = from, data = 0, hole = 0;
   while (pos < seg.size) {
     Result<bool> region = fs_->NextDataRegion(seg.fd, seg.path, pos, &data, &hole);
-    if (!region.ok()) return AllZero(std::span(seg.base + pos, seg.size - pos));
-    if (!*region) return true;
-    hole = std::min<uint64_t>(hole, seg.size);
-    if (std::max(data, pos) < hole &&
-        !AllZero(std::span(seg.base + std::max(data, pos), hole - std::max(data, pos)))) {
-      return false;
+    if (!region.ok()) {
+      data = pos;
+      hole = seg.size;
+    } else if (!*region) {
+      return true;
     }
-    if (hole <= pos) break;
+    data = std::max(data, pos);
+    hole = std::min<uint64_t>(hole, seg.size);
+    if (data < hole && !fn(data, std::span(seg.base + data, hole - data))) return false;
+    if (hole <= pos) return true;
     pos = hole;
   }
   return true;
+}
+
+bool Reader::FileIsZero(const Segment& seg) const {
+  return ForEachDataRegion(seg, 0, [](uint64_t, std::span<const uint8_t> b) { return AllZero(b); });
+}
+
+bool Reader::RestIsZero(uint64_t offset) const {
+  return ForEachDataRegion(*seg_, offset,
+                           [](uint64_t, std::span<const uint8_t> b) { return AllZero(b); });
+}
+
+// One past the last non-zero byte of the open segment (0 when all zero).
+uint64_t Reader::LastNonZero() const {
+  uint64_t last = 0;
+  ForEachDataRegion(*seg_, 0, [&last](uint64_t at, std::span<const uint8_t> b) {
+    size_t n = b.size();
+    while (n > 0 && b[n - 1] == 0) --n;
+    if (n > 0) last = at + n;
+    return true;
+  });
+  return last;
 }
 
 bool Reader::WriterIsActive() const {
@@ -393,45 +417,6 @@ bool Reader::WriterIsActive() const {
   const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   ::close(fd);  // releases the shared lock if it was taken
   return held;
-}
-
-bool Reader::RestIsZero(uint64_t offset) const {
-  // Skip holes (a closed writer's released tail, preallocated blocks never written):
-  // scanning them would fault in every page of a 64 MiB segment.
-  uint64_t pos = offset, data = 0, hole = 0;
-  while (pos < seg_->size) {
-    Result<bool> region = fs_->NextDataRegion(seg_->fd, seg_->path, pos, &data, &hole);
-    if (!region.ok()) {  // cannot tell the holes apart: look at every byte
-      return AllZero(std::span(seg_->base + pos, seg_->size - pos));
-    }
-    if (!*region) return true;
-    data = std::max(data, pos);
-    hole = std::min<uint64_t>(hole, seg_->size);
-    if (data >= hole) return true;
-    if (!AllZero(std::span(seg_->base + data, hole - data))) return false;
-    pos = hole;
-  }
-  return true;
-}
-
-// One past the last non-zero byte of the open segment (0 when all zero).
-uint64_t Reader::LastNonZero() const {
-  uint64_t last = 0, pos = 0, data = 0, hole = 0;
-  while (pos < seg_->size) {
-    Result<bool> region = fs_->NextDataRegion(seg_->fd, seg_->path, pos, &data, &hole);
-    if (!region.ok()) {
-      data = pos;
-      hole = seg_->size;
-    } else if (!*region) {
-      break;
-    }
-    uint64_t n = std::min<uint64_t>(hole, seg_->size);
-    while (n > data && seg_->base[n - 1] == 0) --n;
-    if (n > data) last = n;
-    if (hole <= pos) break;
-    pos = hole;
-  }
-  return last;
 }
 
 }  // namespace runlog::wal

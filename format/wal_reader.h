@@ -117,8 +117,6 @@ class Reader {
 
   // Valid after Next() returned false.
   const LogEnd& end() const { return end_; }
-  // The segment file holding the last record returned.
-  const std::string& current_segment() const;
 
  private:
   struct Segment;
@@ -135,6 +133,8 @@ class Reader {
   uint64_t LastNonZero() const;
   bool RestIsZero(uint64_t offset) const;
   bool FileIsZero(const Segment& seg) const;
+  template <typename Fn>
+  bool ForEachDataRegion(const Segment& seg, uint64_t from, Fn&& fn) const;
   bool WriterIsActive() const;
   bool IsLastSegment() const { return index_ + 1 >= segments_.size(); }
   void CloseSegment();
