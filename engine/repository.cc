@@ -65,15 +65,21 @@ Result<std::string> ReadSmallFile(FileSystem* fs, const std::string& path) {
   return out;
 }
 
-// Writes `content` to `path` atomically: a temporary file, synced, renamed into place.
-Status WriteFileAtomically(FileSystem* fs, const std::string& dir, const std::string& name,
-                           std::string_view content) {
-  const std::string tmp = dir + "/." + name + ".tmp." + std::to_string(::getpid());
+// Writes `content` into a new file `tmp` and syncs it.
+Status WriteSyncedFile(FileSystem* fs, const std::string& tmp, std::string_view content) {
   RUNLOG_ASSIGN_OR_RETURN(int fd, fs->Open(tmp, O_RDWR | O_CREAT | O_TRUNC));
   Status s = fs->WriteAt(
       fd, tmp, 0, std::span(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
   if (s.ok()) s = fs->SyncData(fd, tmp);
   (void)fs->Close(fd, tmp);
+  return s;
+}
+
+// Writes `content` to dir/name atomically: a temporary file, synced, renamed into place.
+Status WriteFileAtomically(FileSystem* fs, const std::string& dir, const std::string& name,
+                           std::string_view content) {
+  const std::string tmp = dir + "/." + name + ".tmp." + std::to_string(::getpid());
+  Status s = WriteSyncedFile(fs, tmp, content);
   if (s.ok()) s = fs->Rename(tmp, dir + "/" + name);
   if (s.ok()) s = fs->SyncDir(dir);
   if (!s.ok()) (void)fs->Remove(tmp);
@@ -158,11 +164,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& path,
     const std::string text =
         nlohmann::json{{"format", kRepositoryFormat}, {"key", options.key}}.dump() + "\n";
     const std::string tmp = meta + ".tmp." + std::to_string(::getpid());
-    RUNLOG_ASSIGN_OR_RETURN(int fd, fs->Open(tmp, O_RDWR | O_CREAT | O_TRUNC));
-    Status s = fs->WriteAt(fd, tmp, 0,
-                           std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    if (s.ok()) s = fs->SyncData(fd, tmp);
-    (void)fs->Close(fd, tmp);
+    Status s = WriteSyncedFile(fs, tmp, text);
     if (s.ok() && ::link(tmp.c_str(), meta.c_str()) != 0 && errno != EEXIST) {
       s = Status::FromErrno("cannot create", meta, errno);
     }

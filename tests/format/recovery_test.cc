@@ -191,11 +191,7 @@ TEST(RecoveryTest, AnEmptySegmentHoldsNoRecordsAndAcceptsAppends) {
 
 TEST(RecoveryTest, ALastSegmentWhoseHeaderNeverLandedIsATornTail) {
   test::TempDir tmp;
-  {
-    auto w = Writer::Open(tmp.path(), test::SmallLogOptions(4096));
-    test::AppendPoints(**w, 100);
-    ASSERT_TRUE((*w)->Close().ok());
-  }
+  test::WritePointLog(tmp.path(), 4096, 100);
   std::vector<std::string> segs = test::SegmentPaths(tmp.path());
   Lsn first;
   ASSERT_TRUE(ParseSegmentFileName(segs.back().substr(segs.back().rfind('/') + 1), &first));
@@ -304,11 +300,7 @@ TEST(RecoveryTest, UnknownRecordTypesAreSkippedOnlyWhenMarkedSafe) {
 
 TEST(RecoveryTest, AMissingSegmentIsAnLsnGap) {
   test::TempDir tmp;
-  {
-    auto w = Writer::Open(tmp.path(), test::SmallLogOptions(4096));
-    test::AppendPoints(**w, 200);
-    ASSERT_TRUE((*w)->Close().ok());
-  }
+  test::WritePointLog(tmp.path(), 4096, 200);
   std::vector<std::string> segs = test::SegmentPaths(tmp.path());
   ASSERT_GT(segs.size(), 3u);
   std::filesystem::remove(segs[1]);
@@ -339,11 +331,7 @@ TEST(RecoveryTest, ASegmentOfAnotherRunIsCorruption) {
 
 TEST(RecoveryTest, GarbageInTheUnusedTailOfAnOlderSegmentIsCorruption) {
   test::TempDir tmp;
-  {
-    auto w = Writer::Open(tmp.path(), test::SmallLogOptions(4096));
-    test::AppendPoints(**w, 200);
-    ASSERT_TRUE((*w)->Close().ok());
-  }
+  test::WritePointLog(tmp.path(), 4096, 200);
   std::vector<std::string> segs = test::SegmentPaths(tmp.path());
   std::string bytes = test::ReadFile(segs[0]);
   bytes[bytes.size() - 1] = 0x11;

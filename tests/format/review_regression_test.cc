@@ -181,11 +181,7 @@ TEST(ReviewRegressionTest, SalvageCopiesRecordsMarkedSafeToIgnore) {
 
 TEST(ReviewRegressionTest, AZeroedHeaderInFrontOfRecordsIsCorruptionNotATornCreation) {
   test::TempDir dir;
-  {
-    auto w = Writer::Open(dir.path(), test::SmallLogOptions(4096));
-    test::AppendPoints(**w, 100);
-    ASSERT_TRUE((*w)->Close().ok());
-  }
+  test::WritePointLog(dir.path(), 4096, 100);
   std::vector<std::string> segs = test::SegmentPaths(dir.path());
   std::string bytes = test::ReadFile(segs.back());
   std::memset(bytes.data(), 0, kSegmentHeaderSize);

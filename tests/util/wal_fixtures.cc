@@ -50,6 +50,13 @@ void AppendPoints(wal::Writer& writer, int count) {
   }
 }
 
+void WritePointLog(const std::string& dir, uint64_t segment_size, int count) {
+  auto w = wal::Writer::Open(dir, SmallLogOptions(segment_size));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  AppendPoints(**w, count);
+  ASSERT_TRUE((*w)->Close().ok());
+}
+
 LogContents ReadLog(const std::string& path, wal::ReaderOptions options) {
   LogContents out;
   auto user = options.on_damage;

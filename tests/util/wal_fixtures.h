@@ -27,6 +27,10 @@ bool IsPointPayload(std::span<const uint8_t> payload, wal::Lsn lsn);
 // an error.
 void AppendPoints(wal::Writer& writer, int count);
 
+// Writes a closed log of `count` PointPayload records into `dir` with `segment_size`
+// segments; fails the test on an error.
+void WritePointLog(const std::string& dir, uint64_t segment_size, int count);
+
 struct LogContents {
   Status status;                    // the reader's final status
   std::vector<wal::Lsn> lsns;       // records returned, in order
