@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +83,19 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+// The typed exception of the ergonomic layer (`run["x"] = v`, Result::value() on an error):
+// it carries the Status. The core itself never throws.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(Status status)
+      : std::runtime_error(status.ToString()), status_(std::move(status)) {}
+  const Status& status() const { return status_; }
+  Code code() const { return status_.code(); }
+
+ private:
+  Status status_;
+};
+
 // Either a T or a non-OK Status.
 template <typename T>
 class [[nodiscard]] Result {
@@ -97,16 +111,29 @@ class [[nodiscard]] Result {
   // OK when a value is held.
   Status status() const { return ok() ? Status::OK() : std::get<Status>(v_); }
 
-  // Precondition: ok().
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  // The value; throws runlog::Error carrying the status when there is none.
+  T& value() & {
+    ThrowIfError();
+    return std::get<T>(v_);
+  }
+  const T& value() const& {
+    ThrowIfError();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    ThrowIfError();
+    return std::get<T>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
  private:
+  void ThrowIfError() const {
+    if (!ok()) throw Error(std::get<Status>(v_));
+  }
+
   std::variant<T, Status> v_;
 };
 
