@@ -25,9 +25,9 @@ Result<WriteTarget> Schema::CheckWrite(std::string_view path, FieldType type) co
                                   " field, not a namespace");
     }
   }
-  if (fields_.size() >= max_fields_) {
+  if (Counts(path) && limited_count_ >= max_fields_) {
     return Status::FieldLimitExceeded("cannot create " + EscapePath(path) + ": the run has " +
-                                      std::to_string(fields_.size()) + " fields, the limit is " +
+                                      std::to_string(limited_count_) + " fields, the limit is " +
                                       std::to_string(max_fields_));
   }
   return WriteTarget{true, Field{0, type}};
@@ -37,13 +37,17 @@ Field Schema::Create(std::string_view path, FieldType type) {
   Field f{next_id_++, type};
   fields_.emplace(std::string(path), f);
   AddNamespaces(path, +1);
+  if (Counts(path)) ++limited_count_;
   return f;
 }
 
 void Schema::Restore(std::string_view path, Field field) {
   auto [it, inserted] = fields_.insert_or_assign(std::string(path), field);
   (void)it;
-  if (inserted) AddNamespaces(path, +1);
+  if (inserted) {
+    AddNamespaces(path, +1);
+    if (Counts(path)) ++limited_count_;
+  }
   set_next_id(field.id + 1);
 }
 
@@ -53,6 +57,7 @@ std::vector<std::pair<std::string, Field>> Schema::Delete(std::string_view path)
     removed.emplace_back(it->first, it->second);
     fields_.erase(it);
     AddNamespaces(path, -1);
+    if (Counts(path)) --limited_count_;
     return removed;
   }
   const std::string prefix = std::string(path) + "/";
@@ -60,9 +65,14 @@ std::vector<std::pair<std::string, Field>> Schema::Delete(std::string_view path)
        it != fields_.end() && std::string_view(it->first).starts_with(prefix);) {
     removed.emplace_back(it->first, it->second);
     AddNamespaces(it->first, -1);
+    if (Counts(it->first)) --limited_count_;
     it = fields_.erase(it);
   }
   return removed;
+}
+
+bool Schema::Counts(std::string_view path) {
+  return !PathIsUnder(path, kSystemNamespace);
 }
 
 const Field* Schema::Find(std::string_view path) const {

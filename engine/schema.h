@@ -36,6 +36,9 @@ struct WriteTarget {
 };
 
 inline constexpr size_t kDefaultMaxFields = 9000;
+// The engine's namespace (sys/id, sys/state, ...). Its fields do not count against the
+// field limit: a run holds max_fields fields of the user's besides them.
+inline constexpr std::string_view kSystemNamespace = "sys";
 
 class Schema {
  public:
@@ -60,6 +63,8 @@ class Schema {
   bool IsNamespace(std::string_view path) const;
 
   size_t field_count() const { return fields_.size(); }
+  // Fields that count against the limit (all but sys/).
+  size_t limited_field_count() const { return limited_count_; }
   size_t max_fields() const { return max_fields_; }
   // The id the next created field gets; ids only grow.
   FieldId next_id() const { return next_id_; }
@@ -70,11 +75,13 @@ class Schema {
 
  private:
   void AddNamespaces(std::string_view path, int delta);
+  static bool Counts(std::string_view path);
 
   std::map<std::string, Field, std::less<>> fields_;
   // Namespace path -> number of fields under it.
   std::map<std::string, size_t, std::less<>> namespaces_;
   size_t max_fields_;
+  size_t limited_count_ = 0;
   FieldId next_id_ = 1;
 };
 

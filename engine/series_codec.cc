@@ -7,6 +7,7 @@ namespace runlog::engine {
 namespace {
 
 constexpr uint8_t kVersion = 1;
+constexpr uint8_t kStringVersion = 2;
 constexpr uint8_t kUnitSteps = 1;  // flags: every step is the previous + 1
 
 uint64_t Bits(double d) {
@@ -91,6 +92,11 @@ class Cursor {
     return true;
   }
   bool done() const { return p_ == end_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
+  void Take(size_t n, std::string* s) {  // precondition: n <= left()
+    s->assign(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+  }
 
  private:
   const uint8_t* p_;
@@ -186,6 +192,77 @@ Status DecodeSeriesChunk(std::span<const uint8_t> chunk, std::vector<SeriesPoint
   }
   if (!in.done()) {
     out->resize(base);
+    return bad("trailing bytes");
+  }
+  return Status::OK();
+}
+
+void EncodeStringChunk(std::span<const StringSeriesPoint> points, std::string* out) {
+  out->push_back(static_cast<char>(kStringVersion));
+  PutVarint(points.size(), out);
+  if (points.empty()) return;
+  PutFixed64(Bits(points[0].step), out);
+  PutFixed64(static_cast<uint64_t>(points[0].timestamp_us), out);
+  int64_t prev_delta = 0;
+  for (size_t i = 1; i < points.size(); ++i) {
+    PutXor(Bits(points[i].step) ^ Bits(points[i - 1].step), out);
+    const int64_t delta = static_cast<int64_t>(static_cast<uint64_t>(points[i].timestamp_us) -
+                                               static_cast<uint64_t>(points[i - 1].timestamp_us));
+    PutVarint(ZigZag(static_cast<int64_t>(static_cast<uint64_t>(delta) -
+                                          static_cast<uint64_t>(prev_delta))),
+              out);
+    prev_delta = delta;
+  }
+  for (const StringSeriesPoint& p : points) {
+    PutVarint(p.value.size(), out);
+    out->append(p.value);
+  }
+}
+
+Status DecodeStringChunk(std::span<const uint8_t> chunk, std::vector<StringSeriesPoint>* out) {
+  Cursor in(chunk);
+  auto bad = [](const char* what) {
+    return Status::Corruption(std::string("string series chunk: ") + what);
+  };
+  uint8_t version;
+  uint64_t count;
+  if (!in.Byte(&version) || version != kStringVersion) return bad("unknown version");
+  // Every point takes at least two bytes: a bound on count before reserving.
+  if (!in.Varint(&count) || count > chunk.size()) return bad("bad point count");
+  if (count == 0) return in.done() ? Status::OK() : bad("trailing bytes");
+  const size_t first = out->size();
+  out->resize(first + count);
+  StringSeriesPoint* pts = out->data() + first;
+  uint64_t step_bits, ts;
+  if (!in.Fixed64(&step_bits) || !in.Fixed64(&ts)) {
+    out->resize(first);
+    return bad("truncated first point");
+  }
+  pts[0].step = FromBits(step_bits);
+  pts[0].timestamp_us = static_cast<int64_t>(ts);
+  uint64_t prev_delta = 0;
+  for (uint64_t i = 1; i < count; ++i) {
+    uint64_t x, dod;
+    if (!in.Xor(&x) || !in.Varint(&dod)) {
+      out->resize(first);
+      return bad("truncated steps or timestamps");
+    }
+    step_bits ^= x;
+    prev_delta += static_cast<uint64_t>(UnZigZag(dod));
+    ts += prev_delta;
+    pts[i].step = FromBits(step_bits);
+    pts[i].timestamp_us = static_cast<int64_t>(ts);
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t n;
+    if (!in.Varint(&n) || n > in.left()) {
+      out->resize(first);
+      return bad("truncated value");
+    }
+    in.Take(n, &pts[i].value);
+  }
+  if (!in.done()) {
+    out->resize(first);
     return bad("trailing bytes");
   }
   return Status::OK();

@@ -35,4 +35,16 @@ void EncodeSeriesChunk(std::span<const SeriesPoint> points, std::string* out);
 // malformed input (the input is untrusted: every length is checked).
 Status DecodeSeriesChunk(std::span<const uint8_t> chunk, std::vector<SeriesPoint>* out);
 
+// String (and file) series points: the value is bytes.
+//   StringChunk := u8 version(2) | varint count | step0 f64 | ts0 i64
+//                  | (XOR'd step, zigzag delta-of-delta ts) per later point
+//                  | (varint length, bytes) per point
+struct StringSeriesPoint {
+  double step = 0;
+  int64_t timestamp_us = 0;
+  std::string value;
+};
+void EncodeStringChunk(std::span<const StringSeriesPoint> points, std::string* out);
+Status DecodeStringChunk(std::span<const uint8_t> chunk, std::vector<StringSeriesPoint>* out);
+
 }  // namespace runlog::engine

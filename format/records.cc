@@ -134,4 +134,26 @@ std::span<const uint8_t> RecordBuilder::ClearField(std::string_view path, FieldT
   return Finish(CreateClearField(b, p, type));
 }
 
+std::span<const uint8_t> RecordBuilder::AppendStrings(std::string_view path,
+                                                      std::span<const double> steps,
+                                                      std::span<const int64_t> timestamps_us,
+                                                      std::span<const std::string> values) {
+  auto& b = builder();
+  auto p = b.CreateString(path);
+  std::vector<flatbuffers::Offset<StringPoint>> points;
+  points.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    points.push_back(CreateStringPoint(b, steps[i], timestamps_us[i], b.CreateString(values[i])));
+  }
+  return Finish(CreateAppendStrings(b, p, b.CreateVector(points)));
+}
+
+std::span<const uint8_t> RecordBuilder::StringSetChange(bool add, std::string_view path,
+                                                        std::span<const std::string> values) {
+  auto& b = builder();
+  auto p = b.CreateString(path);
+  auto v = b.CreateVectorOfStrings(values.begin(), values.end());
+  return add ? Finish(CreateAddStrings(b, p, v)) : Finish(CreateRemoveStrings(b, p, v));
+}
+
 }  // namespace runlog::wal

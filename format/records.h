@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "format/log_format.h"
@@ -53,6 +54,13 @@ class RecordBuilder {
   std::span<const uint8_t> AssignString(std::string_view path, std::string_view value);
   std::span<const uint8_t> AssignDatetime(std::string_view path, int64_t value_us);
   std::span<const uint8_t> AppendFloats(std::string_view path, std::span<const FloatPoint> points);
+  // steps and timestamps_us are as long as values.
+  std::span<const uint8_t> AppendStrings(std::string_view path, std::span<const double> steps,
+                                         std::span<const int64_t> timestamps_us,
+                                         std::span<const std::string> values);
+  // AddStrings (add) or RemoveStrings.
+  std::span<const uint8_t> StringSetChange(bool add, std::string_view path,
+                                           std::span<const std::string> values);
   std::span<const uint8_t> DeletePath(std::string_view path);
   std::span<const uint8_t> ClearField(std::string_view path, FieldType type);
 

@@ -75,24 +75,7 @@ Writer::~Writer() {
 }
 
 Status Writer::AcquireLock() {
-  const std::string path = dir_ + "/" + kLockName;
-  RUNLOG_ASSIGN_OR_RETURN(lock_fd_, fs_->Open(path, O_RDWR | O_CREAT));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    char buf[32] = {0};
-    ssize_t n = ::pread(lock_fd_, buf, sizeof(buf) - 1, 0);
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-    if (err != EWOULDBLOCK) return Status::FromErrno("cannot lock", path, err);
-    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    return Status::RunLocked(dir_ + " is being written by process " + holder);
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock_fd_, 0) != 0 ||
-      ::pwrite(lock_fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    return Status::FromErrno("cannot write the pid into", path, errno);
-  }
+  RUNLOG_ASSIGN_OR_RETURN(lock_, LockFile::Acquire(fs_, dir_ + "/" + kLockName, dir_));
   return Status::OK();
 }
 
@@ -541,10 +524,7 @@ Status Writer::Close() {
     ReleaseSegment(&seg_);
     closed_ = true;
   }
-  if (lock_fd_ >= 0) {
-    ::close(lock_fd_);  // releases the flock
-    lock_fd_ = -1;
-  }
+  lock_.reset();  // releases the flock
   return result;
 }
 

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "format/file_system.h"
+#include "format/lock_file.h"
 #include "format/log_format.h"
 #include "format/segment.h"
 #include "format/wal_reader.h"
@@ -151,7 +152,7 @@ class Writer {
   const WriterOptions options_;
   FileSystem* const fs_;
   RunId run_id_{};
-  int lock_fd_ = -1;
+  std::unique_ptr<LockFile> lock_;
 
   std::mutex mu_;
   std::condition_variable idle_cv_;             // a sync or prefault that ran unlocked has finished

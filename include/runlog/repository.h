@@ -34,7 +34,7 @@ struct RunListing {
   std::string sys_id;
   std::string uuid;  // 32 hex digits
   std::string custom_run_id;
-  std::string dir;   // REPO/runs/<uuid>
+  std::string dir;  // REPO/runs/<uuid>
 };
 
 class Repository {

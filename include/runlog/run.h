@@ -88,9 +88,9 @@ struct RunOptions {
 
 // Counters of a run (for tuning and tests).
 struct RunStats {
-  uint64_t logged_lsn = 0;      // last LSN acknowledged to a caller
-  uint64_t committed_lsn = 0;   // last LSN applied to RocksDB
-  uint64_t backlog_bytes = 0;   // log bytes not yet committed
+  uint64_t logged_lsn = 0;     // last LSN acknowledged to a caller
+  uint64_t committed_lsn = 0;  // last LSN applied to RocksDB
+  uint64_t backlog_bytes = 0;  // log bytes not yet committed
   uint64_t rejected_at_commit = 0;
 };
 
@@ -115,8 +115,7 @@ class FieldHandle {
   FieldHandle& operator=(const std::string& v) { return *this = std::string_view(v); }
   FieldHandle& operator=(Datetime v);
   template <typename I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
-  FieldHandle& operator=(I v) {
+  requires(std::is_integral_v<I> && !std::is_same_v<I, bool>) FieldHandle& operator=(I v) {
     AssignInt(static_cast<int64_t>(v));
     return *this;
   }

@@ -108,9 +108,9 @@ struct FieldInfo {
 struct RejectedOperation {
   uint64_t lsn = 0;
   std::string path;
-  Status status;             // code and message: what, where, why
-  std::string record_type;   // "AssignFloat", ...
-  std::string operation;     // the operation as JSON (the WAL record's payload)
+  Status status;            // code and message: what, where, why
+  std::string record_type;  // "AssignFloat", ...
+  std::string operation;    // the operation as JSON (the WAL record's payload)
 };
 
 }  // namespace runlog

@@ -1,0 +1,461 @@
+#include "engine/run_impl.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "engine/path.h"
+#include "engine/queries.h"
+#include "format/log_format.h"
+
+namespace runlog {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+engine::CommitterOptions CommitterOptionsFrom(const RunOptions& o) {
+  engine::CommitterOptions c;
+  c.limits.max_fields = o.max_fields;
+  c.limits.max_string_bytes = o.max_string_bytes;
+  c.series_chunk_points = o.series_chunk_points == 0 ? 1 : o.series_chunk_points;
+  return c;
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+wal::Uuid UuidOf(const std::string& hex) {
+  uint64_t hi = std::stoull(hex.substr(0, 16), nullptr, 16);
+  uint64_t lo = std::stoull(hex.substr(16, 16), nullptr, 16);
+  return wal::Uuid(hi, lo);
+}
+
+}  // namespace
+
+int64_t Run::Impl::NowMicros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<Run::Impl>> Run::Impl::Start(engine::Repository* repo,
+                                                    const RunOptions& options) {
+  std::unique_ptr<Impl> impl(new Impl(options));
+  impl->model_ = engine::RunModel(CommitterOptionsFrom(options).limits);
+  switch (options.mode) {
+    case Mode::kReadOnly: RUNLOG_RETURN_IF_ERROR(impl->OpenReadOnly(repo)); return impl;
+    case Mode::kDebug: RUNLOG_RETURN_IF_ERROR(impl->OpenDebug(repo)); return impl;
+    default: RUNLOG_RETURN_IF_ERROR(impl->OpenWritable(repo)); return impl;
+  }
+}
+
+Status Run::Impl::OpenWritable(engine::Repository* repo) {
+  engine::RunInfo info;
+  if (!options_.resume.empty()) {
+    RUNLOG_ASSIGN_OR_RETURN(info, repo->FindRun(options_.resume));
+  } else {
+    RUNLOG_ASSIGN_OR_RETURN(info, repo->CreateRun({.custom_run_id = options_.custom_run_id}));
+  }
+  sys_id_ = info.sys_id;
+  uuid_ = info.uuid_hex;
+  custom_run_id_ = info.custom_run_id;
+  dir_ = info.dir;
+  RUNLOG_ASSIGN_OR_RETURN(lock_, LockFile::Acquire(FileSystem::Default(), dir_ + "/LOCK",
+                                                   "run " + sys_id_ + " (" + dir_ + ")"));
+  wal::WriterOptions wo;
+  wo.run_id = info.uuid;
+  wo.segment_size = options_.segment_size;
+  wo.sync_interval = options_.sync_interval;
+  // Sync mode syncs after the admission lock is released, so that concurrent callers
+  // share one fdatasync (group commit).
+  wo.durability =
+      options_.mode == Mode::kSync ? wal::Durability::kNone : wal::Durability::kInterval;
+  wo.create_if_missing = false;
+  RUNLOG_ASSIGN_OR_RETURN(writer_, wal::Writer::Open(dir_ + "/wal", wo));
+  RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
+  RUNLOG_ASSIGN_OR_RETURN(committer_,
+                          engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+  RUNLOG_RETURN_IF_ERROR(CatchUp());
+  model_ = committer_->model();
+  StartCommitter();
+  return LogStartRecords(!info.created);
+}
+
+Status Run::Impl::CatchUp() {
+  wal::ReaderOptions ro;
+  ro.start_lsn = committer_->applied_lsn() + 1;
+  ro.detect_live_writer = false;  // the run's lock is ours: no writer is appending
+  RUNLOG_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(dir_ + "/wal", ro));
+  wal::Record rec;
+  size_t n = 0;
+  for (;;) {
+    RUNLOG_ASSIGN_OR_RETURN(bool more, reader->Next(&rec));
+    if (!more) break;
+    (void)committer_->Add({rec.lsn, rec.type, rec.payload});
+    if (++n % options_.commit_batch_records == 0) RUNLOG_RETURN_IF_ERROR(committer_->Commit());
+  }
+  RUNLOG_RETURN_IF_ERROR(committer_->Commit());
+  committed_lsn_ = committer_->applied_lsn();
+  logged_lsn_ = committed_lsn_.load();
+  return Status::OK();
+}
+
+Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
+  std::string id = !options_.resume.empty() ? options_.resume : options_.custom_run_id;
+  if (id.empty()) {
+    return Status::InvalidArgument(
+        "read-only mode opens an existing run: give its sys/id, uuid or custom run id");
+  }
+  RUNLOG_ASSIGN_OR_RETURN(engine::RunInfo info, repo->FindRun(id));
+  sys_id_ = info.sys_id;
+  uuid_ = info.uuid_hex;
+  custom_run_id_ = info.custom_run_id;
+  dir_ = info.dir;
+  // No writer: commit what a crash left in the log, so that reads see every acknowledged
+  // operation. With a live writer: read what it has committed and flushed.
+  auto lock = LockFile::Acquire(FileSystem::Default(), dir_ + "/LOCK", "run " + sys_id_);
+  if (lock.ok()) {
+    {
+      RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
+      RUNLOG_ASSIGN_OR_RETURN(
+          committer_, engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+      RUNLOG_RETURN_IF_ERROR(CatchUp());
+      RUNLOG_RETURN_IF_ERROR(store_->Flush());
+      committer_.reset();
+      store_.reset();
+    }
+  } else if (!lock.status().Is(Code::kRunLocked)) {
+    return lock.status();
+  }
+  RUNLOG_ASSIGN_OR_RETURN(
+      store_, engine::RunStore::Open(dir_ + "/db", {.mode = engine::StoreMode::kSecondary}));
+  RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
+  committed_lsn_ = applied;
+  logged_lsn_ = applied;
+  stopped_ = true;  // no writes
+  return Status::OK();
+}
+
+Status Run::Impl::OpenDebug(engine::Repository* repo) {
+  wal::RunId uuid = engine::NewRunUuid();
+  uuid_ = wal::RunIdHex(uuid);
+  sys_id_ = repo->key() + "-DEBUG";
+  custom_run_id_ = options_.custom_run_id;
+  RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open("/runlog-debug/" + uuid_,
+                                                         {.mode = engine::StoreMode::kMemory}));
+  RUNLOG_ASSIGN_OR_RETURN(committer_,
+                          engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+  StartCommitter();
+  auto created = Log(wal::RecordType::CreateRun, [&](wal::RecordBuilder& rb, engine::RunModel&) {
+    auto& b = rb.builder();
+    wal::Uuid u = UuidOf(uuid_);
+    return rb.Finish(wal::CreateCreateRunDirect(b, &u, sys_id_.c_str(), custom_run_id_.c_str(),
+                                                NowMicros(), Hostname().c_str(),
+                                                static_cast<uint32_t>(::getpid())));
+  });
+  RUNLOG_RETURN_IF_ERROR(created.status());
+  return LogStartRecords(false);
+}
+
+Status Run::Impl::LogStartRecords(bool resumed) {
+  if (resumed) {
+    auto r = Log(wal::RecordType::ResumeRun, [&](wal::RecordBuilder& rb, engine::RunModel&) {
+      auto& b = rb.builder();
+      wal::Uuid u = UuidOf(uuid_);
+      return rb.Finish(wal::CreateResumeRunDirect(b, &u, NowMicros(), Hostname().c_str(),
+                                                  static_cast<uint32_t>(::getpid())));
+    });
+    RUNLOG_RETURN_IF_ERROR(r.status());
+  }
+  auto assign = [&](const char* path, const std::string& v) -> Status {
+    if (v.empty()) return Status::OK();
+    return Log(wal::RecordType::AssignString,
+               [&](wal::RecordBuilder& rb, engine::RunModel&) { return rb.AssignString(path, v); })
+        .status();
+  };
+  RUNLOG_RETURN_IF_ERROR(assign("sys/name", options_.name));
+  RUNLOG_RETURN_IF_ERROR(assign("sys/description", options_.description));
+  if (!options_.tags.empty()) {
+    auto r = Log(wal::RecordType::AddStrings, [&](wal::RecordBuilder& rb, engine::RunModel&) {
+      return rb.StringSetChange(true, "sys/tags", options_.tags);
+    });
+    RUNLOG_RETURN_IF_ERROR(r.status());
+  }
+  return Status::OK();
+}
+
+Run::Impl::~Impl() {
+  (void)Stop();
+}
+
+Status Run::Impl::WaitBacklog() {
+  auto backlog = [&] {
+    return logged_bytes_.load(std::memory_order_relaxed) -
+           committed_bytes_.load(std::memory_order_relaxed);
+  };
+  if (backlog() <= options_.max_backlog_bytes) return Status::OK();
+  std::unique_lock<std::mutex> lock(cmu_);
+  const auto deadline = Clock::now() + options_.backlog_timeout;
+  while (backlog() > options_.max_backlog_bytes) {
+    if (!commit_error_.ok()) return commit_error_;
+    if (done_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
+        backlog() > options_.max_backlog_bytes) {
+      return Status::Busy("run " + sys_id_ + ": " + std::to_string(backlog()) +
+                          " bytes of the log are not committed yet, over max_backlog_bytes (" +
+                          std::to_string(options_.max_backlog_bytes) + "); waited " +
+                          std::to_string(options_.backlog_timeout.count()) +
+                          " ms for the committer (committed LSN " +
+                          std::to_string(committed_lsn_.load()) + ", logged LSN " +
+                          std::to_string(logged_lsn_.load()) + "); the operation was not logged");
+    }
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build) {
+  if (options_.mode == Mode::kReadOnly) {
+    return Status::ReadOnly("run " + sys_id_ + " is open read-only");
+  }
+  RUNLOG_RETURN_IF_ERROR(WaitBacklog());
+  const uint16_t t = static_cast<uint16_t>(type);
+  uint64_t lsn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return Status::InvalidArgument("run " + sys_id_ + " is stopped");
+    std::span<const uint8_t> payload = build(builder_, model_);
+    RUNLOG_ASSIGN_OR_RETURN(engine::Plan plan, model_.Check(t, payload));
+    if (writer_ != nullptr) {
+      RUNLOG_ASSIGN_OR_RETURN(lsn, writer_->Append(t, payload));
+    } else {
+      lsn = ++debug_lsn_;
+      std::lock_guard<std::mutex> q(queue_mu_);
+      queue_.emplace_back();
+      auto& [rec, bytes] = queue_.back();
+      bytes.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
+      rec.lsn = lsn;
+      rec.type = t;
+      rec.payload = {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+    }
+    if (plan.kind == engine::PlanKind::kLifecycle) {
+      (void)model_.ApplyLifecycle(t, payload);
+    } else {
+      model_.Apply(plan, nullptr);
+    }
+    logged_bytes_.fetch_add(wal::AlignedRecordSize(payload.size()), std::memory_order_relaxed);
+    logged_lsn_.store(lsn, std::memory_order_seq_cst);
+  }
+  NotifyCommitter();
+  if (options_.mode == Mode::kSync) {
+    RUNLOG_RETURN_IF_ERROR(writer_->Sync());
+    RUNLOG_RETURN_IF_ERROR(WaitCommitted(lsn));
+  }
+  return lsn;
+}
+
+void Run::Impl::NotifyCommitter() {
+  if (committer_idle_.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(cmu_);
+    work_cv_.notify_one();
+  }
+}
+
+Status Run::Impl::WaitCommitted(uint64_t lsn) {
+  if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
+  std::unique_lock<std::mutex> lock(cmu_);
+  for (;;) {
+    if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
+    if (!commit_error_.ok()) return commit_error_;
+    if (!thread_.joinable() || stop_thread_) {
+      return Status::IOError("run " + sys_id_ + ": the committer stopped at LSN " +
+                             std::to_string(committed_lsn_.load()) + " before LSN " +
+                             std::to_string(lsn));
+    }
+    done_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+Status Run::Impl::WaitForReads() {
+  if (options_.mode == Mode::kReadOnly) return store_->Refresh();
+  return WaitCommitted(logged_lsn_.load(std::memory_order_seq_cst));
+}
+
+Status Run::Impl::Wait() {
+  if (options_.mode == Mode::kReadOnly) return Status::OK();
+  return WaitCommitted(logged_lsn_.load(std::memory_order_seq_cst));
+}
+
+Status Run::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ && !thread_.joinable() && writer_ == nullptr) return Status::OK();
+  }
+  Status result;
+  if (options_.mode != Mode::kReadOnly) {
+    bool first_stop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_stop = !stopped_;
+    }
+    if (first_stop) {
+      auto r = Log(wal::RecordType::SetRunState, [&](wal::RecordBuilder& rb, engine::RunModel&) {
+        auto& b = rb.builder();
+        return rb.Finish(wal::CreateSetRunState(b, wal::RunState::Inactive, NowMicros()));
+      });
+      if (!r.ok()) result = r.status();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopped_ = true;
+      }
+    }
+    Status waited = WaitCommitted(logged_lsn_.load());
+    if (result.ok()) result = waited;
+  }
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(cmu_);
+      stop_thread_ = true;
+      work_cv_.notify_all();
+    }
+    thread_.join();
+  }
+  reader_.reset();
+  if (store_ != nullptr && store_->mode() == engine::StoreMode::kPrimary) {
+    Status flushed = store_->Flush();
+    if (result.ok()) result = flushed;
+  }
+  if (writer_ != nullptr) {
+    Status closed = writer_->Close();
+    if (result.ok()) result = closed;
+    writer_.reset();
+  }
+  // The run's lock stays until the run is destroyed: its database is still open for reads.
+  return result;
+}
+
+Result<bool> Run::Impl::Exists(std::string_view path) {
+  if (options_.mode == Mode::kReadOnly) {
+    RUNLOG_RETURN_IF_ERROR(store_->Refresh());
+    auto f = engine::LookupField(*store_, path);
+    if (f.ok()) return true;
+    if (f.status().Is(Code::kNotFound)) return false;
+    return f.status();
+  }
+  RUNLOG_RETURN_IF_ERROR(engine::ValidatePath(path));
+  return EagerType(path) != engine::FieldType::None;
+}
+
+engine::FieldType Run::Impl::EagerType(std::string_view path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const engine::Field* f = model_.schema().Find(path);
+  return f == nullptr ? engine::FieldType::None : f->type;
+}
+
+RunStats Run::Impl::stats() const {
+  RunStats s;
+  s.logged_lsn = logged_lsn_.load();
+  s.committed_lsn = committed_lsn_.load();
+  s.backlog_bytes = logged_bytes_.load() - committed_bytes_.load();
+  s.rejected_at_commit = committer_ != nullptr ? committer_->rejected() : 0;
+  return s;
+}
+
+void Run::Impl::StartCommitter() {
+  thread_ = std::thread([this] { CommitLoop(); });
+}
+
+// The next record to commit: from the debug queue, or from the WAL (following its tail).
+bool Run::Impl::NextRecord(wal::Record* rec, Status* error) {
+  if (writer_ == nullptr) {
+    std::lock_guard<std::mutex> q(queue_mu_);
+    if (queue_.empty()) return false;
+    *rec = queue_.front().first;  // the bytes stay in the queue until popped after commit
+    return true;
+  }
+  if (reader_ == nullptr) {
+    wal::ReaderOptions ro;
+    ro.start_lsn = committer_->applied_lsn() + 1;
+    ro.follow = true;
+    auto r = wal::Reader::Open(dir_ + "/wal", ro);
+    if (!r.ok()) {
+      *error = r.status();
+      return false;
+    }
+    reader_ = std::move(*r);
+  }
+  auto more = reader_->Next(rec);
+  if (!more.ok()) {
+    *error = more.status();
+    return false;
+  }
+  return *more;
+}
+
+void Run::Impl::CommitLoop() {
+  auto last_flush = Clock::now();
+  bool unflushed = false;
+  for (;;) {
+    Status error;
+    wal::Record rec;
+    size_t n = 0;
+    uint64_t bytes = 0;
+    while (n < options_.commit_batch_records && committed_lsn_.load(std::memory_order_relaxed) + n <
+                                                    logged_lsn_.load(std::memory_order_seq_cst)) {
+      if (!NextRecord(&rec, &error)) break;
+      (void)committer_->Add({rec.lsn, rec.type, rec.payload});
+      bytes += wal::AlignedRecordSize(rec.payload.size());
+      ++n;
+      if (writer_ == nullptr) {
+        // Debug: the payload lives in the queue; commit before dropping it.
+        error = committer_->Commit();
+        std::lock_guard<std::mutex> q(queue_mu_);
+        queue_.pop_front();
+        if (!error.ok()) break;
+      }
+    }
+    if (error.ok()) error = committer_->Commit();
+    if (!error.ok()) {
+      std::unique_lock<std::mutex> lock(cmu_);
+      commit_error_ = error.WithContext("run " + sys_id_ + ": commit stopped at LSN " +
+                                        std::to_string(committer_->applied_lsn()));
+      done_cv_.notify_all();
+      // The log keeps everything: retry from the database's state after a pause (disk
+      // full clears, a reader error is re-read).
+      work_cv_.wait_for(lock, std::chrono::seconds(1));
+      if (stop_thread_) return;
+      lock.unlock();
+      reader_.reset();
+      if (committer_->Reload().ok()) {
+        committed_lsn_ = committer_->applied_lsn();
+        std::lock_guard<std::mutex> relock(cmu_);
+        commit_error_ = Status::OK();
+      }
+      continue;
+    }
+    if (n > 0) {
+      committed_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+      committed_lsn_.store(committer_->applied_lsn(), std::memory_order_release);
+      unflushed = true;
+      std::lock_guard<std::mutex> lock(cmu_);
+      done_cv_.notify_all();
+    }
+    if (unflushed && Clock::now() - last_flush >= options_.flush_interval) {
+      Status s = store_->Flush();
+      last_flush = Clock::now();
+      unflushed = !s.ok();
+    }
+    if (n == options_.commit_batch_records) continue;  // more is waiting
+    std::unique_lock<std::mutex> lock(cmu_);
+    if (stop_thread_ && committed_lsn_.load() >= logged_lsn_.load()) return;
+    committer_idle_.store(true, std::memory_order_seq_cst);
+    if (committed_lsn_.load() >= logged_lsn_.load(std::memory_order_seq_cst) && !stop_thread_) {
+      work_cv_.wait_for(lock, std::min<std::chrono::milliseconds>(options_.flush_interval,
+                                                                  std::chrono::milliseconds(500)));
+    }
+    committer_idle_.store(false, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace runlog

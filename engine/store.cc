@@ -1,0 +1,114 @@
+#include "engine/store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+namespace runlog::engine {
+namespace {
+
+constexpr const char* kCfNames[RunStore::kCfCount] = {"schema", "scalars", "series", "files",
+                                                      "errors"};
+
+rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o) {
+  rocksdb::ColumnFamilyOptions c;
+  c.write_buffer_size = cf == RunStore::kSeries ? o.write_buffer_size : o.write_buffer_size / 4;
+  c.max_write_buffer_number = 3;
+  // Series chunks are already delta/XOR encoded; LZ4 still finds the repeated structure.
+  c.compression = rocksdb::kLZ4Compression;
+  c.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset();  // point lookups are few; range scans dominate
+  t.block_size = 16 << 10;
+  c.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& dir,
+                                                 const StoreOptions& options) {
+  std::unique_ptr<RunStore> store(new RunStore(dir, options.mode));
+  rocksdb::DBOptions db;
+  db.create_if_missing = options.mode != StoreMode::kSecondary;
+  db.create_missing_column_families = options.mode != StoreMode::kSecondary;
+  db.atomic_flush = true;
+  db.max_background_jobs = 2;
+  db.keep_log_file_num = 2;
+  db.max_log_file_size = 1 << 20;
+  db.max_manifest_file_size = 4 << 20;
+  db.avoid_flush_during_shutdown = false;
+  if (options.mode == StoreMode::kMemory) {
+    store->mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    db.env = store->mem_env_.get();
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kCfCount; ++i) {
+    cfs.emplace_back(kCfNames[i], CfOptions(static_cast<Cf>(i), options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.mode == StoreMode::kSecondary) {
+    db.max_open_files = -1;  // required of a secondary
+    char tmpl[] = "/tmp/runlog-secondary-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      return Status::FromErrno("create a scratch directory for", "/tmp", errno);
+    }
+    store->secondary_dir_ = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(db, dir, store->secondary_dir_, cfs, &handles, &raw);
+  } else {
+    db.max_open_files = 256;
+    s = rocksdb::DB::Open(db, dir, cfs, &handles, &raw);
+  }
+  if (!s.ok()) return store->Convert(s, "open");
+  store->db_.reset(raw);
+  // handles[0] is the default family: unused, closed with the database.
+  store->handles_.assign(handles.begin() + 1, handles.end());
+  store->handles_.push_back(handles[0]);
+  return store;
+}
+
+RunStore::~RunStore() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    if (mode_ == StoreMode::kPrimary) db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Status RunStore::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  return Convert(db_->Write(wo, batch), "write a commit batch to");
+}
+
+Status RunStore::Flush() {
+  if (mode_ == StoreMode::kSecondary) return Status::OK();
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_.begin(), handles_.begin() + kCfCount);
+  return Convert(db_->Flush(fo, all), "flush");
+}
+
+Status RunStore::Refresh() {
+  if (mode_ != StoreMode::kSecondary) return Status::OK();
+  return Convert(db_->TryCatchUpWithPrimary(), "catch up with the run's writer in");
+}
+
+Status RunStore::Convert(const rocksdb::Status& s, std::string_view what) const {
+  if (s.ok()) return Status::OK();
+  std::string msg = std::string(what) + " the run's database " + dir_ + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsNotFound() || s.IsPathNotFound()) return Status::NotFound(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+}  // namespace runlog::engine
