@@ -14,8 +14,12 @@ namespace {
 // A consistent view for one query.
 class View {
  public:
-  explicit View(const RunStore& store) : store_(store), snap_(store.db()) {
-    ro_.snapshot = snap_.snapshot();
+  // A secondary instance has no snapshots: it changes only when Refresh() catches up.
+  explicit View(const RunStore& store)
+      : store_(store),
+        snap_(store.mode() == StoreMode::kSecondary ? nullptr
+                                                    : new rocksdb::ManagedSnapshot(store.db())) {
+    ro_.snapshot = snap_ != nullptr ? snap_->snapshot() : nullptr;
   }
   Result<std::optional<std::string>> Get(RunStore::Cf cf, std::string_view key) const {
     std::string value;
@@ -32,7 +36,7 @@ class View {
 
  private:
   const RunStore& store_;
-  rocksdb::ManagedSnapshot snap_;
+  std::unique_ptr<rocksdb::ManagedSnapshot> snap_;
   rocksdb::ReadOptions ro_;
 };
 

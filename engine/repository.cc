@@ -222,9 +222,7 @@ Result<RunInfo> Repository::CreateRun(const NewRunOptions& options) {
   Result<RunInfo> existing = FindByCustomId(custom);
   if (existing.ok()) return existing;
   if (!existing.status().Is(Code::kNotFound)) return existing.status();
-  RUNLOG_ASSIGN_OR_RETURN(RunInfo info, CreateNewRun(custom));
-  RUNLOG_RETURN_IF_ERROR(WriteFileAtomically(fs_, dir, hash, info.uuid_hex + "\n"));
-  return info;
+  return CreateNewRun(custom);
 }
 
 Result<RunInfo> Repository::CreateNewRun(const std::string& custom_run_id) {
@@ -237,6 +235,18 @@ Result<RunInfo> Repository::CreateNewRun(const std::string& custom_run_id) {
   info.created = true;
   info.dir = path_ + "/runs/" + info.uuid_hex;
 
+  // Crash safety: the index entries are written first and the run directory appears last,
+  // complete, by a rename. A crash in between leaves index entries pointing at no run
+  // (NotFound: a custom id is then created afresh) and, at worst, a hidden .creating-
+  // directory; never a run that its ids cannot find.
+  RUNLOG_RETURN_IF_ERROR(
+      WriteFileAtomically(fs_, path_ + "/index/sys", info.sys_id, info.uuid_hex + "\n"));
+  if (!custom_run_id.empty()) {
+    RUNLOG_RETURN_IF_ERROR(WriteFileAtomically(fs_, path_ + "/index/custom",
+                                               CustomIdHash(custom_run_id), info.uuid_hex + "\n"));
+  }
+  const std::string staging = path_ + "/runs/.creating-" + info.uuid_hex;
+
   wal::WriterOptions wo;
   wo.run_id = info.uuid;
   wo.durability = wal::Durability::kSync;
@@ -244,7 +254,7 @@ Result<RunInfo> Repository::CreateNewRun(const std::string& custom_run_id) {
   wo.prefault_bytes = 0;
   wo.fs = fs_;
   RUNLOG_ASSIGN_OR_RETURN(std::unique_ptr<wal::Writer> writer,
-                          wal::Writer::Open(info.dir + "/wal", wo));
+                          wal::Writer::Open(staging + "/wal", wo));
   wal::RecordBuilder rb;
   auto& b = rb.builder();
   uint64_t hi = 0, lo = 0;
@@ -261,8 +271,9 @@ Result<RunInfo> Repository::CreateNewRun(const std::string& custom_run_id) {
   RUNLOG_RETURN_IF_ERROR(
       writer->Append(static_cast<uint16_t>(wal::RecordType::CreateRun), payload).status());
   RUNLOG_RETURN_IF_ERROR(writer->Close());
-  RUNLOG_RETURN_IF_ERROR(
-      WriteFileAtomically(fs_, path_ + "/index/sys", info.sys_id, info.uuid_hex + "\n"));
+  writer.reset();
+  RUNLOG_RETURN_IF_ERROR(fs_->Rename(staging, info.dir));
+  RUNLOG_RETURN_IF_ERROR(fs_->SyncDir(path_ + "/runs"));
   return info;
 }
 

@@ -158,5 +158,29 @@ TEST(RepositoryTest, BadRepositoriesAndKeysAreClearErrors) {
   EXPECT_TRUE(Repository::Open(tmp.Sub("future")).status().Is(Code::kNotSupported));
 }
 
+TEST(RepositoryTest, ACrashDuringRunCreationLeavesNoRunItsIdsCannotFind) {
+  test::TempDir tmp;
+  auto repo = MustOpen(tmp.path());
+  // The state a crash after the index entries but before the run directory leaves: the
+  // entries point at a uuid with no run, and a half-made staging directory.
+  const std::string ghost(32, 'a');
+  test::WriteFile(tmp.Sub("index/sys/RL-1"), ghost + "\n");
+  std::filesystem::create_directories(tmp.Sub("runs/.creating-" + ghost + "/wal"));
+  auto custom = repo->CreateRun({.custom_run_id = "job-1"});
+  ASSERT_TRUE(custom.ok()) << custom.status().ToString();
+  // Point the custom id's entry at the ghost too, then resume-or-create: a new run, not an
+  // error, and the entry is repaired.
+  for (auto& e : std::filesystem::directory_iterator(tmp.Sub("index/custom"))) {
+    if (e.path().filename().string()[0] != '.') test::WriteFile(e.path().string(), ghost + "\n");
+  }
+  auto again = repo->CreateRun({.custom_run_id = "job-1"});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->created);
+  EXPECT_EQ(repo->FindRun("job-1")->uuid_hex, again->uuid_hex);
+  EXPECT_TRUE(repo->FindRun(ghost).status().Is(Code::kNotFound));
+  // Listing skips the staging directory.
+  EXPECT_EQ(repo->ListRuns()->size(), 2u);
+}
+
 }  // namespace
 }  // namespace runlog::engine
