@@ -119,6 +119,7 @@ Status Committer::Load() {
 }
 
 Status Committer::Reload() {
+  RUNLOG_RETURN_IF_ERROR(store_->Resume());
   return Load();
 }
 

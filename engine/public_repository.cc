@@ -30,6 +30,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& path,
   engine::RepositoryOptions o;
   o.create_if_missing = options.create_if_missing;
   o.key = options.key;
+  o.fs = options.file_system;
   RUNLOG_ASSIGN_OR_RETURN(auto impl, engine::Repository::Open(path, o));
   return std::unique_ptr<Repository>(new Repository(std::move(impl)));
 }

@@ -66,6 +66,7 @@ class Repository {
 
   const std::string& path() const { return path_; }
   const std::string& key() const { return key_; }
+  FileSystem* fs() const { return fs_; }
 
  private:
   Repository(std::string path, std::string key, FileSystem* fs)

@@ -45,6 +45,7 @@ Result<std::unique_ptr<Run::Impl>> Run::Impl::Start(engine::Repository* repo,
                                                     const RunOptions& options) {
   std::unique_ptr<Impl> impl(new Impl(options));
   impl->model_ = engine::RunModel(CommitterOptionsFrom(options).limits);
+  impl->fs_ = repo->fs();
   switch (options.mode) {
     case Mode::kReadOnly: RUNLOG_RETURN_IF_ERROR(impl->OpenReadOnly(repo)); return impl;
     case Mode::kDebug: RUNLOG_RETURN_IF_ERROR(impl->OpenDebug(repo)); return impl;
@@ -63,8 +64,8 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   uuid_ = info.uuid_hex;
   custom_run_id_ = info.custom_run_id;
   dir_ = info.dir;
-  RUNLOG_ASSIGN_OR_RETURN(lock_, LockFile::Acquire(FileSystem::Default(), dir_ + "/LOCK",
-                                                   "run " + sys_id_ + " (" + dir_ + ")"));
+  RUNLOG_ASSIGN_OR_RETURN(
+      lock_, LockFile::Acquire(repo->fs(), dir_ + "/LOCK", "run " + sys_id_ + " (" + dir_ + ")"));
   wal::WriterOptions wo;
   wo.run_id = info.uuid;
   wo.segment_size = options_.segment_size;
@@ -74,6 +75,7 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   wo.durability =
       options_.mode == Mode::kSync ? wal::Durability::kNone : wal::Durability::kInterval;
   wo.create_if_missing = false;
+  wo.fs = repo->fs();
   RUNLOG_ASSIGN_OR_RETURN(writer_, wal::Writer::Open(dir_ + "/wal", wo));
   RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
   RUNLOG_ASSIGN_OR_RETURN(committer_,
@@ -88,6 +90,7 @@ Status Run::Impl::CatchUp() {
   wal::ReaderOptions ro;
   ro.start_lsn = committer_->applied_lsn() + 1;
   ro.detect_live_writer = false;  // the run's lock is ours: no writer is appending
+  ro.fs = fs_;
   RUNLOG_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(dir_ + "/wal", ro));
   wal::Record rec;
   size_t n = 0;
@@ -116,7 +119,7 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
   dir_ = info.dir;
   // No writer: commit what a crash left in the log, so that reads see every acknowledged
   // operation. With a live writer: read what it has committed and flushed.
-  auto lock = LockFile::Acquire(FileSystem::Default(), dir_ + "/LOCK", "run " + sys_id_);
+  auto lock = LockFile::Acquire(repo->fs(), dir_ + "/LOCK", "run " + sys_id_);
   if (lock.ok()) {
     {
       RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
@@ -262,12 +265,14 @@ void Run::Impl::NotifyCommitter() {
   }
 }
 
-Status Run::Impl::WaitCommitted(uint64_t lsn) {
+Status Run::Impl::WaitCommitted(uint64_t lsn, bool patient) {
   if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
   std::unique_lock<std::mutex> lock(cmu_);
+  const auto deadline = Clock::now() + options_.backlog_timeout;
   for (;;) {
     if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
-    if (!commit_error_.ok()) return commit_error_;
+    // The committer retries a failed commit every second; a patient caller gives it time.
+    if (!commit_error_.ok() && (!patient || Clock::now() >= deadline)) return commit_error_;
     if (!thread_.joinable() || stop_thread_) {
       return Status::IOError("run " + sys_id_ + ": the committer stopped at LSN " +
                              std::to_string(committed_lsn_.load()) + " before LSN " +
@@ -310,7 +315,7 @@ Status Run::Impl::Stop() {
         stopped_ = true;
       }
     }
-    Status waited = WaitCommitted(logged_lsn_.load());
+    Status waited = WaitCommitted(logged_lsn_.load(), /*patient=*/true);
     if (result.ok()) result = waited;
   }
   if (thread_.joinable()) {
@@ -378,6 +383,7 @@ bool Run::Impl::NextRecord(wal::Record* rec, Status* error) {
     wal::ReaderOptions ro;
     ro.start_lsn = committer_->applied_lsn() + 1;
     ro.follow = true;
+    ro.fs = fs_;
     auto r = wal::Reader::Open(dir_ + "/wal", ro);
     if (!r.ok()) {
       *error = r.status();

@@ -66,13 +66,16 @@ class Run::Impl {
   Status CatchUp();  // commits everything the WAL holds beyond the applied LSN
   Status LogStartRecords(bool resumed);
   Status WaitBacklog();
-  Status WaitCommitted(uint64_t lsn);
+  // Waits until `lsn` is committed. A commit error returns at once, or, when `patient`,
+  // after the committer's retries failed for backlog_timeout.
+  Status WaitCommitted(uint64_t lsn, bool patient = false);
   void StartCommitter();
   void CommitLoop();
   bool NextRecord(wal::Record* rec, Status* error);
   void NotifyCommitter();
 
   const RunOptions options_;
+  FileSystem* fs_ = nullptr;  // the repository's file layer
   std::string sys_id_, uuid_, custom_run_id_, dir_;
   std::unique_ptr<LockFile> lock_;
   std::unique_ptr<wal::Writer> writer_;  // null: read-only, debug

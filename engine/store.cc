@@ -4,6 +4,7 @@
 #include <rocksdb/table.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 
 namespace runlog::engine {
@@ -26,7 +27,13 @@ rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o) {
   return c;
 }
 
+std::atomic<rocksdb::Env*> test_env{nullptr};
+
 }  // namespace
+
+void SetStoreEnvForTesting(rocksdb::Env* env) {
+  test_env.store(env);
+}
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& dir,
                                                  const StoreOptions& options) {
@@ -43,6 +50,8 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& dir,
   if (options.mode == StoreMode::kMemory) {
     store->mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     db.env = store->mem_env_.get();
+  } else if (rocksdb::Env* env = test_env.load()) {
+    db.env = env;
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -101,6 +110,11 @@ Status RunStore::Flush() {
 Status RunStore::Refresh() {
   if (mode_ != StoreMode::kSecondary) return Status::OK();
   return Convert(db_->TryCatchUpWithPrimary(), "catch up with the run's writer in");
+}
+
+Status RunStore::Resume() {
+  if (mode_ == StoreMode::kSecondary) return Status::OK();
+  return Convert(db_->Resume(), "resume");
 }
 
 Status RunStore::Convert(const rocksdb::Status& s, std::string_view what) const {

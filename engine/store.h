@@ -30,6 +30,10 @@ struct StoreOptions {
   size_t write_buffer_size = 16 << 20;
 };
 
+// Tests: the RocksDB Env of every store opened on disk after the call (nullptr: the
+// default). Lets fault-injection tests fail RocksDB's writes (disk full).
+void SetStoreEnvForTesting(rocksdb::Env* env);
+
 class RunStore {
  public:
   enum Cf { kSchema = 0, kScalars, kSeries, kFiles, kErrors, kCfCount };
@@ -51,6 +55,9 @@ class RunStore {
   Status Flush();
   // Secondary: picks up what the primary has flushed since. No-op otherwise.
   Status Refresh();
+  // Primary: clears a background error (a failed flush, e.g. disk full) so that writes
+  // may go on; the error comes back if its cause has not gone away.
+  Status Resume();
 
   // Converts a RocksDB status into ours, naming the operation and the database.
   Status Convert(const rocksdb::Status& s, std::string_view what) const;

@@ -17,6 +17,7 @@
 
 namespace runlog {
 
+class FileSystem;  // format/file_system.h
 namespace engine {
 class Repository;
 }
@@ -27,6 +28,9 @@ struct RepositoryOptions {
   // The sys/id prefix of a new repository ("RL" gives RL-1, RL-2, ...): 1-10 characters
   // A-Z, 0-9, starting with a letter. An existing repository keeps its own.
   std::string key = "RL";
+  // The file layer under the repository's files and the runs' logs (format/file_system.h).
+  // nullptr: the operating system's. Tests pass one that injects faults (disk full, EIO).
+  FileSystem* file_system = nullptr;
 };
 
 // What the repository knows of a run without opening it.
