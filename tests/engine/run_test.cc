@@ -372,6 +372,30 @@ TEST_F(RunTest, SecondWriterGetsRunLockedAndReadersSeeCommittedData) {
   EXPECT_NE(second.status().message().find(std::to_string(::getpid())), std::string::npos);
 }
 
+TEST_F(RunTest, ReaderBesideALiveWriterSeesWhatItCommittedAndFlushed) {
+  // A read-only open while the writer holds the run reads the writer's flushed state
+  // (the same path a reader in another process takes), within flush_interval.
+  auto writer = Start({.flush_interval = std::chrono::milliseconds(20)});
+  (*writer)["x"] = 7;
+  (*writer)["s"].Append(1.0);
+  ASSERT_TRUE(writer->Wait().ok());
+  auto reader = Start({.mode = Mode::kReadOnly, .resume = writer->sys_id()});
+  auto eventually = [&](int64_t want) {
+    for (int i = 0; i < 200; ++i) {
+      auto v = (*reader)["x"].Fetch<int64_t>();
+      if (v.ok() && *v == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually(7));
+  (*writer)["x"] = 8;
+  (*writer)["s"].Append(2.0);
+  EXPECT_TRUE(eventually(8));
+  EXPECT_EQ(reader->FetchLast("s")->count, 2u);
+  EXPECT_TRUE(reader->AssignInt("x", 9).status().Is(Code::kReadOnly));
+}
+
 TEST_F(RunTest, ManyThreadsLogToOneRun) {
   auto run = Start();
   std::vector<std::thread> threads;
