@@ -13,6 +13,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Records waiting before a writer wakes the committer, and the committer's own tick: how
+// long an async commit may lag when nobody waits for it.
+constexpr uint64_t kWakeRecords = 4096;
+constexpr std::chrono::milliseconds kCommitterTick{10};
+
 engine::CommitterOptions CommitterOptionsFrom(const RunOptions& o) {
   engine::CommitterOptions c;
   c.limits.max_fields = o.max_fields;
@@ -201,6 +206,7 @@ Status Run::Impl::WaitBacklog() {
   };
   if (backlog() <= options_.max_backlog_bytes) return Status::OK();
   std::unique_lock<std::mutex> lock(cmu_);
+  work_cv_.notify_one();
   const auto deadline = Clock::now() + options_.backlog_timeout;
   while (backlog() > options_.max_backlog_bytes) {
     if (!commit_error_.ok()) return commit_error_;
@@ -250,7 +256,12 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build) {
     logged_bytes_.fetch_add(wal::AlignedRecordSize(payload.size()), std::memory_order_relaxed);
     logged_lsn_.store(lsn, std::memory_order_seq_cst);
   }
-  NotifyCommitter();
+  // Waking the committer per call would cost a context switch per call: it is woken when
+  // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
+  if (options_.mode == Mode::kSync || options_.mode == Mode::kDebug ||
+      lsn - committed_lsn_.load(std::memory_order_relaxed) >= kWakeRecords) {
+    NotifyCommitter();
+  }
   if (options_.mode == Mode::kSync) {
     RUNLOG_RETURN_IF_ERROR(writer_->Sync());
     RUNLOG_RETURN_IF_ERROR(WaitCommitted(lsn));
@@ -268,6 +279,7 @@ void Run::Impl::NotifyCommitter() {
 Status Run::Impl::WaitCommitted(uint64_t lsn, bool patient) {
   if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
   std::unique_lock<std::mutex> lock(cmu_);
+  work_cv_.notify_one();
   const auto deadline = Clock::now() + options_.backlog_timeout;
   for (;;) {
     if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
@@ -457,8 +469,7 @@ void Run::Impl::CommitLoop() {
     if (stop_thread_ && committed_lsn_.load() >= logged_lsn_.load()) return;
     committer_idle_.store(true, std::memory_order_seq_cst);
     if (committed_lsn_.load() >= logged_lsn_.load(std::memory_order_seq_cst) && !stop_thread_) {
-      work_cv_.wait_for(lock, std::min<std::chrono::milliseconds>(options_.flush_interval,
-                                                                  std::chrono::milliseconds(500)));
+      work_cv_.wait_for(lock, kCommitterTick);
     }
     committer_idle_.store(false, std::memory_order_relaxed);
   }

@@ -1,138 +1,83 @@
-// runlog-demo: a small simulated training run logged into a local repository, then read
-// back. Usage: runlog-demo [REPO] (default ./demo-repo).
+// runlog-demo: a simulated training run logged into a local repository through the public
+// API, then read back. Usage: runlog-demo [REPO] (default ./demo-repo).
 //
-// It creates the run in the repository (which gives it a uuid, a sys/id and a log that
-// starts with CreateRun), writes its operations (parameters, tags, a loss curve per step,
-// an accuracy curve per epoch, text notes, the final state) through the WAL's public
-// format API, then reads the log back, verifies every record and prints what it found.
+// It starts a run (uuid, sys/id), logs parameters, tags, a loss curve per step, an accuracy
+// per epoch and text notes, shows the type rules at work (a rejected write), stops the run
+// and reads everything back from the committed store.
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <map>
+#include <iostream>
 #include <random>
 #include <string>
 
-#include "engine/repository.h"
-#include "format/record_json.h"
-#include "format/records.h"
-#include "format/wal_reader.h"
-#include "format/wal_writer.h"
-
-using namespace runlog;
-using namespace runlog::wal;
+#include "runlog/runlog.h"
 
 namespace {
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+double Ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
       .count();
 }
 
-int Die(const Status& s) {
-  std::fprintf(stderr, "runlog-demo: %s\n", s.ToString().c_str());
-  return 1;
-}
-
-#define DEMO_CHECK(expr)                           \
-  do {                                             \
-    auto demo_r = (expr);                          \
-    if (!demo_r.ok()) return Die(demo_r.status()); \
-  } while (0)
-
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   const std::string repo_path = argc > 1 ? argv[1] : "./demo-repo";
-  constexpr int kEpochs = 5, kStepsPerEpoch = 2000;
+  constexpr int kEpochs = 5, kStepsPerEpoch = 20000;
 
-  auto repo = engine::Repository::Open(repo_path);
-  if (!repo.ok()) return Die(repo.status());
-  auto run = (*repo)->CreateRun();
-  if (!run.ok()) return Die(run.status());
-  const std::string wal_dir = run->dir + "/wal";
-
-  WriterOptions options;
-  options.run_id = run->uuid;
-  auto writer = Writer::Open(wal_dir, options);
-  if (!writer.ok()) return Die(writer.status());
-  Writer& w = **writer;
-  RecordBuilder rb;
-  auto type = [](RecordType t) { return static_cast<uint16_t>(t); };
+  auto repo = runlog::Repository::Open(repo_path).value();
+  auto run = repo->StartRun({.name = "demo", .tags = {"demo", "baseline"}}).value();
+  std::printf("runlog demo: run %s (%s) in %s\n", run->sys_id().c_str(), run->uuid().c_str(),
+              repo_path.c_str());
 
   auto start = std::chrono::steady_clock::now();
-  DEMO_CHECK(
-      w.Append(type(RecordType::AssignFloat), rb.AssignFloat("params/learning_rate", 0.005)));
-  DEMO_CHECK(w.Append(type(RecordType::AssignInt), rb.AssignInt("params/batch_size", 64)));
-  DEMO_CHECK(
-      w.Append(type(RecordType::AssignString), rb.AssignString("params/activation", "ReLU")));
-  {
-    auto& b = rb.builder();
-    std::vector<std::string> tags = {"demo", "baseline"};
-    auto v = b.CreateVectorOfStrings(tags);
-    DEMO_CHECK(w.Append(type(RecordType::AddStrings),
-                        rb.Finish(CreateAddStrings(b, b.CreateString("sys/tags"), v))));
-  }
+  auto params = (*run)["params"];
+  params["learning_rate"] = 0.005;
+  params["batch_size"] = 64;
+  params["activation"] = "ReLU";
   std::mt19937 rng(42);
   std::normal_distribution<double> noise(0, 0.02);
   int step = 0;
   for (int epoch = 1; epoch <= kEpochs; ++epoch) {
-    for (int i = 0; i < kStepsPerEpoch; ++i) {
-      ++step;
-      FloatPoint p(step, NowMicros(), 2.5 * std::exp(-step / 3000.0) + noise(rng));
-      DEMO_CHECK(w.Append(type(RecordType::AppendFloats),
-                          rb.AppendFloats("train/loss", std::span(&p, 1))));
+    for (int i = 0; i < kStepsPerEpoch; ++i, ++step) {
+      (*run)["train/loss"].Append(2.5 * std::exp(-step / 30000.0) + noise(rng));
     }
-    FloatPoint acc(epoch, NowMicros(), 1.0 - 0.5 * std::exp(-epoch / 2.0));
-    DEMO_CHECK(w.Append(type(RecordType::AppendFloats),
-                        rb.AppendFloats("eval/accuracy", std::span(&acc, 1))));
-    auto& b = rb.builder();
-    std::vector<flatbuffers::Offset<StringPoint>> note = {CreateStringPointDirect(
-        b, epoch, NowMicros(), ("epoch " + std::to_string(epoch) + " done").c_str())};
-    DEMO_CHECK(w.Append(type(RecordType::AppendStrings),
-                        rb.Finish(CreateAppendStringsDirect(b, "monitoring/notes", &note))));
+    (*run)["eval/accuracy"].Append(1.0 - 0.5 * std::exp(-epoch / 2.0));
+    (*run)["monitoring/notes"].Append("epoch " + std::to_string(epoch) + " done");
   }
-  DEMO_CHECK(w.Append(type(RecordType::SetRunState),
-                      rb.Finish(CreateSetRunState(rb.builder(), RunState::Inactive, NowMicros()))));
-  const Lsn last = w.last_lsn();
-  if (Status s = w.Close(); !s.ok()) return Die(s);
-  double write_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double log_ms = Ms(start);
+  std::printf("  logged %d points in %.1f ms: %.2f M calls/s (each acknowledged in the log)\n",
+              step + 2 * kEpochs, log_ms, (step + 2 * kEpochs) / log_ms / 1000.0);
 
-  // Read it back: every record checksummed and verified.
+  // A field's type is fixed by its first write.
+  auto rejected = run->AssignString("params/learning_rate", "fast");
+  std::printf("  rejected as it should be: %s\n", rejected.status().ToString().c_str());
+
   start = std::chrono::steady_clock::now();
-  auto reader = Reader::Open(wal_dir, {});
-  if (!reader.ok()) return Die(reader.status());
-  std::map<std::string, int> by_type;
-  double final_loss = 0, final_accuracy = 0;
-  Record rec;
-  for (;;) {
-    auto more = (*reader)->Next(&rec);
-    if (!more.ok()) return Die(more.status());
-    if (!*more) break;
-    by_type[RecordTypeName(rec.type)]++;
-    if (rec.type == type(RecordType::AppendFloats)) {
-      auto* op = PayloadAs<AppendFloats>(rec.payload);
-      double v = op->points()->Get(op->points()->size() - 1)->value();
-      (op->path()->str() == "train/loss" ? final_loss : final_accuracy) = v;
-    }
-  }
-  double read_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  runlog::Status stopped = run->Stop();  // commits the backlog, flushes RocksDB, closes
+  if (!stopped.ok()) throw runlog::Error(stopped);
+  std::printf("  stopped (commit caught up, store flushed) in %.1f ms\n", Ms(start));
 
-  std::printf("runlog demo: simulated training run %s (%s) in %s\n", run->sys_id.c_str(),
-              run->uuid_hex.c_str(), repo_path.c_str());
-  std::printf(
-      "  logged %llu records (%d epochs x %d steps) in %.1f ms, closing and syncing the log "
-      "included: %.2f M records/s\n",
-      static_cast<unsigned long long>(last), kEpochs, kStepsPerEpoch, write_ms,
-      static_cast<double>(last) / write_ms / 1000.0);
-  std::printf("  read back and verified in %.1f ms\n", read_ms);
-  for (const auto& [name, count] : by_type) std::printf("    %-14s %6d\n", name.c_str(), count);
-  std::printf("  final train/loss %.4f, eval/accuracy %.4f\n", final_loss, final_accuracy);
-  std::printf("  the log: %s\n", wal_dir.c_str());
-  std::printf("  look inside:  build/runlog wal dump %s | tail -3\n", wal_dir.c_str());
-  std::printf("  check it:     build/runlog wal verify %s\n", wal_dir.c_str());
+  start = std::chrono::steady_clock::now();
+  auto loss = run->FetchValues("train/loss").value();
+  const double read_ms = Ms(start);
+  auto last = run->FetchLast("train/loss").value();
+  std::printf("  read %zu loss points back in %.2f ms; last %.4f at step %.0f, min %.4f\n",
+              loss.size(), read_ms, last.last, last.last_step, last.min);
+  std::printf("  params/activation = %s\n",
+              (*run)["params/activation"].Fetch<std::string>().value().c_str());
+  std::printf("\n  structure:\n");
+  if (runlog::Status s = run->PrintStructure(std::cout); !s.ok()) throw runlog::Error(s);
+  std::printf("\n  look inside:  build/runlog show %s %s\n", repo_path.c_str(),
+              run->sys_id().c_str());
+  std::printf("                build/runlog fetch %s %s train/loss --json --limit 3\n",
+              repo_path.c_str(), run->sys_id().c_str());
+  std::printf("                build/runlog wal dump %s/runs/%s | tail -3\n", repo_path.c_str(),
+              run->uuid().c_str());
   return 0;
+} catch (const runlog::Error& e) {
+  std::fprintf(stderr, "runlog-demo: %s\n", e.what());
+  return 1;
 }
