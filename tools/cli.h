@@ -22,4 +22,9 @@ int Fail(const Status& status);
 // Registers `runlog wal dump|verify|salvage` on `app`; `*exit_code` receives the result.
 void AddWalCommands(CLI::App& app, int* exit_code);
 
+// Registers `runlog log` (tools/log_command.cc) on `app`.
+void AddLogCommand(CLI::App& app, int* exit_code);
+// Registers `runlog fetch|show|errors` (tools/read_commands.cc) on `app`.
+void AddReadCommands(CLI::App& app, int* exit_code);
+
 }  // namespace runlog::cli

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = kExitOk;
   AddWalCommands(app, &exit_code);
+  AddLogCommand(app, &exit_code);
+  AddReadCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
