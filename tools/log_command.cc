@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -71,15 +72,6 @@ Result<int64_t> ParseInt(const json& v, std::string_view key) {
   return WrongKind(key, "an integer", v);
 }
 
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {  // H. Hinnant's algorithm
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 int DaysInMonth(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -127,8 +119,14 @@ bool ParseRfc3339(std::string_view s, int64_t* micros) {
       sec > 60 || oh > 23 || om > 59) {
     return false;
   }
-  int64_t secs =
-      DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const int64_t secs = static_cast<int64_t>(::timegm(&tm)) - sign * (oh * 3600 + om * 60);
   *micros = secs * 1000000 + frac;
   return true;
 }
