@@ -247,6 +247,21 @@ Status Run::PrintStructure(std::ostream& out) {
         }
         out << ")";
       }
+    } else if (f.type == FieldType::kStringSet) {
+      auto members = engine::QuerySet(*impl_->store(), f.path);
+      if (members.ok()) {
+        out << " = {";
+        for (size_t i = 0; i < members->size(); ++i) {
+          if (i == 8) {
+            out << ", ... " << members->size() - 8 << " more";
+            break;
+          }
+          out << (i > 0 ? ", " : "")
+              << nlohmann::json((*members)[i])
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        out << "}";
+      }
     }
     out << "\n";
   }
