@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 
 namespace runlog::engine {
@@ -109,6 +110,16 @@ Status RunStore::Flush() {
 
 Status RunStore::Refresh() {
   if (mode_ != StoreMode::kSecondary) return Status::OK();
+  // Catching up re-reads the primary's MANIFEST (milliseconds); the writer flushes every
+  // few seconds, so catching up more often than kRefreshInterval gains nothing.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_refresh_ms_.load(std::memory_order_relaxed);
+  if (now - last < kRefreshInterval.count() ||
+      !last_refresh_ms_.compare_exchange_strong(last, now)) {
+    return Status::OK();
+  }
   return Convert(db_->TryCatchUpWithPrimary(), "catch up with the run's writer in");
 }
 

@@ -10,6 +10,8 @@
 #include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,8 +55,10 @@ class RunStore {
   Status Write(rocksdb::WriteBatch* batch);
   // Flushes every column family at once.
   Status Flush();
-  // Secondary: picks up what the primary has flushed since. No-op otherwise.
+  // Secondary: picks up what the primary has flushed since, at most once per
+  // kRefreshInterval. No-op otherwise.
   Status Refresh();
+  static constexpr std::chrono::milliseconds kRefreshInterval{100};
   // Primary: clears a background error (a failed flush, e.g. disk full) so that writes
   // may go on; the error comes back if its cause has not gone away.
   Status Resume();
@@ -67,8 +71,9 @@ class RunStore {
 
   const std::string dir_;
   const StoreMode mode_;
-  std::unique_ptr<rocksdb::Env> mem_env_;  // kMemory
-  std::string secondary_dir_;              // kSecondary: RocksDB's scratch directory
+  std::unique_ptr<rocksdb::Env> mem_env_;           // kMemory
+  std::string secondary_dir_;                       // kSecondary: RocksDB's scratch directory
+  std::atomic<int64_t> last_refresh_ms_{-1000000};  // kSecondary: steady clock of the last catch-up
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<rocksdb::DB> db_;
 };
