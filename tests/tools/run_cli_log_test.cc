@@ -1,180 +1,22 @@
-// `runlog log | fetch | show | errors` as a user runs them: every data-model rule of the
-// issue through the command line, with real output and exit codes.
-#include <fcntl.h>
+// `runlog log` as a user runs it: every data-model rule of the issue through the command line
+// (assign, types, delete, the field limit, paths, series, sets, identity and sys/), acks and
+// exit codes, and kill -9 of the writer. Readers beside a writer, show and errors are in
+// run_cli_read_test.cc; the fixture is in tests/util/run_cli_fixtures.h.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "format/records.h"
-#include "format/wal_writer.h"
 #include "tests/util/cli_runner.h"
-#include "tests/util/temp_dir.h"
+#include "tests/util/run_cli_fixtures.h"
 
-namespace runlog {
+namespace runlog::test {
 namespace {
 
 using nlohmann::json;
-using test::ShellQuote;
-
-std::vector<json> JsonLines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
-
-// Operations, one JSON object per line, as `runlog log` reads them.
-std::string Ops(const std::vector<json>& ops) {
-  std::string text;
-  for (const json& op : ops) text += op.dump() + "\n";
-  return text;
-}
-
-// What `runlog log` printed: the run line, then per input line an ack or an error.
-struct Logged {
-  int exit_code = -1;
-  std::string run;              // {"run": ...}
-  std::map<int, uint64_t> lsn;  // line -> LSN (--ack)
-  std::map<int, json> error;    // line -> {"code", "message"}
-  std::string out, err;
-};
-
-// The child runlog writer of the concurrency tests: stdin and stdout are pipes.
-struct Child {
-  pid_t pid = -1;
-  FILE* in = nullptr;   // the child's stdin
-  FILE* out = nullptr;  // the child's stdout
-
-  // Sends one line and flushes it.
-  void Send(const json& op) {
-    std::fputs((op.dump() + "\n").c_str(), in);
-    std::fflush(in);
-  }
-  // The next line the child prints; "" at end of file.
-  std::string ReadLine() {
-    char buf[4096];
-    return std::fgets(buf, sizeof(buf), out) != nullptr ? std::string(buf) : std::string();
-  }
-  // Closes stdin and waits; the exit code.
-  int Finish() {
-    if (in != nullptr) std::fclose(in);
-    in = nullptr;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (out != nullptr) std::fclose(out);
-    out = nullptr;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-};
-
-class RunCliTest : public ::testing::Test {
- protected:
-  test::CliResult Runlog(const std::string& args, const std::string& in = "") {
-    return test::RunCli(RUNLOG_BINARY, args, in);
-  }
-
-  // `runlog log REPO <flags>` with `ops` on stdin.
-  Logged Log(const std::vector<json>& ops, const std::string& flags = "--custom-run-id exp --ack") {
-    return LogText(Ops(ops), flags);
-  }
-  Logged LogText(const std::string& text, const std::string& flags) {
-    test::CliResult r = Runlog("log " + ShellQuote(repo_) + " " + flags, text);
-    Logged l;
-    l.exit_code = r.exit_code;
-    l.out = r.out;
-    l.err = r.err;
-    std::vector<json> lines = JsonLines(r.out);
-    if (!lines.empty() && lines[0].contains("run")) l.run = lines[0]["run"];
-    for (size_t i = 1; i < lines.size(); ++i) {
-      int n = lines[i]["line"];
-      if (lines[i].contains("lsn")) l.lsn[n] = lines[i]["lsn"];
-      if (lines[i].contains("error")) l.error[n] = lines[i]["error"];
-    }
-    return l;
-  }
-
-  // `runlog fetch --json`; expects exit 0.
-  json FetchJson(const std::string& path, const std::string& run = "exp",
-                 const std::string& flags = "") {
-    test::CliResult r = Runlog("fetch " + ShellQuote(repo_) + " " + ShellQuote(run) + " " +
-                               ShellQuote(path) + " --json " + flags);
-    EXPECT_EQ(r.exit_code, 0) << path << ": " << r.err;
-    std::vector<json> lines = JsonLines(r.out);
-    EXPECT_EQ(lines.size(), 1u) << r.out;
-    return lines.empty() ? json() : lines[0];
-  }
-  test::CliResult Fetch(const std::string& path, const std::string& run = "exp",
-                        const std::string& flags = "") {
-    return Runlog("fetch " + ShellQuote(repo_) + " " + ShellQuote(run) + " " + ShellQuote(path) +
-                  " " + flags);
-  }
-
-  // Starts `runlog log REPO <args...>` with piped stdin and stdout.
-  Child Spawn(const std::vector<std::string>& args) {
-    signal(SIGPIPE, SIG_IGN);  // a child that died must fail the test, not kill it
-    int in_pipe[2], out_pipe[2];
-    EXPECT_EQ(pipe(in_pipe), 0);
-    EXPECT_EQ(pipe(out_pipe), 0);
-    Child c;
-    c.pid = fork();
-    if (c.pid == 0) {
-      dup2(in_pipe[0], 0);
-      dup2(out_pipe[1], 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 2);
-      for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], devnull}) close(fd);
-      std::vector<char*> argv = {const_cast<char*>(RUNLOG_BINARY), const_cast<char*>("log"),
-                                 repo_.data()};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(RUNLOG_BINARY, argv.data());
-      _exit(127);
-    }
-    close(in_pipe[0]);
-    close(out_pipe[1]);
-    c.in = fdopen(in_pipe[1], "w");
-    c.out = fdopen(out_pipe[0], "r");
-    return c;
-  }
-
-  test::TempDir tmp_;
-  std::string repo_ = tmp_.Sub("repo");
-};
-
-json Assign(const std::string& path, const json& value) {
-  return {{"op", "assign"}, {"path", path}, {"value", value}};
-}
-json Append(const std::string& path, const json& value) {
-  return {{"op", "append"}, {"path", path}, {"value", value}};
-}
-json AppendAt(const std::string& path, const json& value, double step) {
-  return {{"op", "append"}, {"path", path}, {"value", value}, {"step", step}};
-}
-json Delete(const std::string& path) {
-  return {{"op", "delete"}, {"path", path}};
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::vector<double> Steps(const json& series) {
-  std::vector<double> steps;
-  for (const json& p : series["points"]) steps.push_back(p["step"].get<double>());
-  return steps;
-}
 
 // ---- rule 1: assign and overwrite ----------------------------------------------------------
 
@@ -433,7 +275,7 @@ TEST_F(RunCliTest, TimestampsAreRfc3339OrEpochSecondsAndPrintAsRfc3339) {
       FetchJson("started"),
       json({{"path", "started"}, {"type", "datetime"}, {"value", "2026-01-02T03:04:05.500000Z"}}));
   // The human form: step, timestamp, value separated by tabs.
-  test::CliResult human = Fetch("acc", "exp", "--limit 1");
+  CliResult human = Fetch("acc", "exp", "--limit 1");
   EXPECT_EQ(human.out, "0\t2026-11-29T09:34:06.123456Z\t0.5\n");
 }
 
@@ -566,57 +408,25 @@ TEST_F(RunCliTest, ExitCodesAreZeroOkTwoUsageThreeRejectedFourNotFound) {
   // 3: rejected.
   EXPECT_EQ(Log({Assign("params/lr", "high")}).exit_code, 3);
   // 4: not found.
-  test::CliResult no_run = Fetch("params/lr", "no-such-run");
+  CliResult no_run = Fetch("params/lr", "no-such-run");
   EXPECT_EQ(no_run.exit_code, 4) << no_run.err;
   EXPECT_TRUE(Contains(no_run.err, "NotFound")) << no_run.err;
   EXPECT_EQ(Fetch("params/nothing").exit_code, 4);
-  test::CliResult ns = Fetch("params");
+  CliResult ns = Fetch("params");
   EXPECT_EQ(ns.exit_code, 4);
   EXPECT_TRUE(Contains(ns.err, "namespace")) << ns.err;
   EXPECT_EQ(Runlog("fetch " + ShellQuote(tmp_.Sub("no-repo")) + " exp x").exit_code, 4);
-  test::CliResult resume = Runlog("log " + ShellQuote(repo_) + " --run RL-999");
+  CliResult resume = Runlog("log " + ShellQuote(repo_) + " --run RL-999");
   EXPECT_EQ(resume.exit_code, 4) << resume.err;
   EXPECT_EQ(resume.out, "");
   EXPECT_EQ(Runlog("show " + ShellQuote(repo_) + " no-such-run").exit_code, 4);
   EXPECT_EQ(Runlog("errors " + ShellQuote(repo_) + " no-such-run").exit_code, 4);
 }
 
-// ---- rule 10: one writer, many readers ---------------------------------------------------------
-
-TEST_F(RunCliTest, ASecondWriterGetsRunLockedNamingThePidWhileReadersFetch) {
-  Logged first = Log({Assign("before", 1)});
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-
-  Child writer = Spawn({"--custom-run-id", "exp", "--ack"});
-  json run_line = json::parse(writer.ReadLine());
-  EXPECT_EQ(run_line["run"], first.run);
-  writer.Send(Assign("during", 2));
-  json ack = json::parse(writer.ReadLine());  // flushed while stdin is still open
-  EXPECT_EQ(ack["line"], 1);
-  EXPECT_TRUE(ack.contains("lsn")) << ack;
-
-  test::CliResult second = Runlog("log " + ShellQuote(repo_) + " --run " + first.run, "");
-  EXPECT_EQ(second.exit_code, 1);  // Fail() maps RunLocked to 1
-  EXPECT_TRUE(Contains(second.err, "RunLocked")) << second.err;
-  EXPECT_TRUE(Contains(second.err, std::to_string(writer.pid))) << second.err;
-  EXPECT_EQ(second.out, "");
-
-  // Readers open the run while the writer holds it.
-  EXPECT_EQ(FetchJson("before")["value"], 1);
-  // What the writer committed becomes visible within the flush interval (5 s by default).
-  bool seen = false;
-  for (int i = 0; i < 50 && !seen; ++i) {
-    seen = Fetch("during").exit_code == 0;
-    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_TRUE(seen) << "a reader never saw the writer's committed field";
-
-  EXPECT_EQ(writer.Finish(), 0);
-  EXPECT_EQ(FetchJson("during")["value"], 2);
-}
+// ---- rule 10: one writer, killed with kill -9 --------------------------------------------------
 
 TEST_F(RunCliTest, AcknowledgedLinesSurviveKillNineOfTheCli) {
-  Child writer = Spawn({"--custom-run-id", "exp", "--ack"});
+  CliChild writer = Spawn({"--custom-run-id", "exp", "--ack"});
   ASSERT_TRUE(json::parse(writer.ReadLine()).contains("run"));
   for (int i = 0; i < 50; ++i) {
     writer.Send(Append("loss", i * 0.5));
@@ -633,87 +443,5 @@ TEST_F(RunCliTest, AcknowledgedLinesSurviveKillNineOfTheCli) {
   EXPECT_EQ(loss["last"], 49 * 0.5);
 }
 
-// ---- show and errors ---------------------------------------------------------------------------
-
-TEST_F(RunCliTest, ShowListsEveryFieldSortedByPathWithTypeAndValue) {
-  ASSERT_EQ(Log({Assign("params/lr", 0.1),
-                 Assign("params/activation", "ReLU"),
-                 Append("train/loss", 0.5),
-                 Append("train/loss", 0.25),
-                 {{"op", "add"}, {"path", "sys/tags"}, {"values", {"b", "a"}}}})
-                .exit_code,
-            0);
-  test::CliResult r = Runlog("show " + ShellQuote(repo_) + " exp --json");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<json> lines = JsonLines(r.out);
-  std::map<std::string, json> by_path;
-  std::vector<std::string> paths;
-  for (const json& j : lines) {
-    paths.push_back(j["path"]);
-    by_path[j["path"]] = j;
-  }
-  EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
-  EXPECT_EQ(by_path["params/lr"], json({{"path", "params/lr"}, {"type", "float"}, {"value", 0.1}}));
-  EXPECT_EQ(by_path["params/activation"]["value"], "ReLU");
-  EXPECT_EQ(by_path["train/loss"],
-            json({{"path", "train/loss"}, {"type", "float_series"}, {"count", 2}, {"last", 0.25}}));
-  EXPECT_EQ(by_path["sys/tags"]["values"], json({"a", "b"}));
-  EXPECT_EQ(by_path["sys/id"]["type"], "string");
-
-  test::CliResult tree = Runlog("show " + ShellQuote(repo_) + " exp");
-  ASSERT_EQ(tree.exit_code, 0) << tree.err;
-  for (const char* s : {"params", "activation", "ReLU", "lr", "train", "loss"}) {
-    EXPECT_TRUE(Contains(tree.out, s)) << s << " in\n" << tree.out;
-  }
-}
-
-TEST_F(RunCliTest, ErrorsOfANormalRunIsAnEmptyList) {
-  Logged l = Log({Assign("a", 1), Assign("a", "x")});  // rejected before logging
-  EXPECT_EQ(l.exit_code, 3);
-  test::CliResult json_form = Runlog("errors " + ShellQuote(repo_) + " exp --json");
-  EXPECT_EQ(json_form.exit_code, 0) << json_form.err;
-  EXPECT_EQ(json_form.out, "");
-  test::CliResult human = Runlog("errors " + ShellQuote(repo_) + " exp");
-  EXPECT_EQ(human.exit_code, 0) << human.err;
-  EXPECT_EQ(human.out, "");
-}
-
-TEST_F(RunCliTest, ErrorsListsWhatTheCommitRejectedAndLogClaimsOnlyItsOwnLines) {
-  ASSERT_EQ(Log({Assign("params/momentum", 0.9)}).exit_code, 0);
-  // Another writer of the format (replay, sync, an old version) logs a type mismatch.
-  std::string uuid = FetchJson("sys/uuid")["value"];
-  wal::WriterOptions options;
-  options.create_if_missing = false;
-  auto w = wal::Writer::Open(repo_ + "/runs/" + uuid + "/wal", options);
-  ASSERT_TRUE(w.ok()) << w.status().ToString();
-  wal::RecordBuilder rb;
-  auto lsn = (*w)->Append(static_cast<uint16_t>(wal::RecordType::AssignString),
-                          rb.AssignString("params/momentum", "x"));
-  ASSERT_TRUE(lsn.ok());
-  ASSERT_TRUE((*w)->Close().ok());
-  w->reset();
-
-  // The next writer commits it (rejected) before logging its own line, which is fine.
-  Logged l = Log({Assign("params/lr", 0.1)});
-  EXPECT_EQ(l.exit_code, 0) << l.out << l.err;
-  EXPECT_TRUE(l.error.empty()) << l.out;
-  EXPECT_EQ(FetchJson("params/momentum")["value"], 0.9);
-
-  test::CliResult r = Runlog("errors " + ShellQuote(repo_) + " exp --json");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<json> errors = JsonLines(r.out);
-  ASSERT_EQ(errors.size(), 1u) << r.out;
-  EXPECT_EQ(errors[0]["lsn"], *lsn);
-  EXPECT_EQ(errors[0]["path"], "params/momentum");
-  EXPECT_EQ(errors[0]["code"], "TypeMismatch");
-  EXPECT_EQ(errors[0]["message"], "params/momentum is Float, not String");
-  EXPECT_EQ(errors[0]["record_type"], "AssignString");
-  EXPECT_EQ(errors[0]["operation"]["path"], "params/momentum");
-  test::CliResult human = Runlog("errors " + ShellQuote(repo_) + " exp");
-  EXPECT_EQ(human.out, "LSN " + std::to_string(*lsn) +
-                           " AssignString params/momentum: TypeMismatch: params/momentum is "
-                           "Float, not String\n");
-}
-
 }  // namespace
-}  // namespace runlog
+}  // namespace runlog::test
