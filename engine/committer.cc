@@ -1,6 +1,8 @@
 #include "engine/committer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "engine/keys.h"
@@ -83,6 +85,8 @@ Result<std::unique_ptr<Committer>> Committer::Open(RunStore* store,
 Status Committer::Load() {
   model_ = RunModel(options_.limits);
   series_.clear();
+  dirty_.clear();
+  tail_points_ = 0;
   batch_.Clear();
   pending_records_ = 0;
   tail_error_ = Status::OK();
@@ -189,7 +193,10 @@ void Committer::DeleteFieldData(const std::string& path, Field field) {
   }
   batch_.Delete(store_->cf(RunStore::kSchema), FieldKey(path));
   batch_.Delete(store_->cf(RunStore::kSchema), SummaryKey(field.id));
-  series_.erase(field.id);
+  if (auto it = series_.find(field.id); it != series_.end()) {
+    tail_points_ -= it->second.float_tail.size() + it->second.string_tail.size();
+    series_.erase(it);
+  }
 }
 
 void Committer::ApplyWrite(const RecordView& record, const Plan& plan, Field field) {
@@ -205,10 +212,13 @@ void Committer::ApplyWrite(const RecordView& record, const Plan& plan, Field fie
     batch_.DeleteRange(store_->cf(cf), begin, end);
     if (IsSeries(field.type)) {
       SeriesState& st = series_[field.id];
+      const bool listed = st.dirty;
+      tail_points_ -= st.float_tail.size() + st.string_tail.size();
       st = SeriesState{};
       st.stored.summary.type = PublicType(field.type);
       st.tail_loaded = true;
       st.dirty = true;
+      if (!listed) dirty_.push_back(field.id);
     }
     return;
   }
@@ -316,62 +326,127 @@ Committer::SeriesState& Committer::Series(FieldId id, FieldType type) {
     if (!s.ok() && tail_error_.ok()) tail_error_ = s;
     st.tail_loaded = true;
   }
-  st.dirty = true;
+  if (!st.dirty) {
+    st.dirty = true;
+    dirty_.push_back(id);
+  }
   return st;
 }
 
-Status Committer::LoadTail(FieldId id, SeriesState* st) {
-  st->float_tail.clear();
-  st->string_tail.clear();
-  if (st->stored.summary.count == 0) return Status::OK();
+namespace {
+
+void EncodeChunk(std::span<const SeriesPoint> points, std::string* out) {
+  EncodeSeriesChunk(points, out);
+}
+void EncodeChunk(std::span<const StringSeriesPoint> points, std::string* out) {
+  EncodeStringChunk(points, out);
+}
+Status DecodeChunk(std::span<const uint8_t> chunk, std::vector<SeriesPoint>* out) {
+  return DecodeSeriesChunk(chunk, out);
+}
+Status DecodeChunk(std::span<const uint8_t> chunk, std::vector<StringSeriesPoint>* out) {
+  return DecodeStringChunk(chunk, out);
+}
+
+// The trailing chunks of series `id` with fewer than `chunk_points` points (the unsealed
+// pieces), decoded in step order into *tail, their first steps into *pieces.
+template <typename Point>
+Status LoadPieces(const RunStore& store, FieldId id, size_t chunk_points, std::vector<Point>* tail,
+                  std::vector<double>* pieces) {
   rocksdb::ReadOptions ro;
   const std::string begin = FieldRangeBegin(id), end = FieldRangeEnd(id);
   rocksdb::Slice lower(begin);
   ro.iterate_lower_bound = &lower;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(ro, store_->cf(RunStore::kSeries)));
-  it->SeekForPrev(end);
-  if (!it->Valid()) return store_->Convert(it->status(), "read the last chunk of a series in");
-  uint64_t key_id;
-  double first;
-  if (!ParseSeriesChunkKey({it->key().data(), it->key().size()}, &key_id, &first) || key_id != id) {
-    return Status::Corruption("series " + std::to_string(id) + ": bad chunk key");
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, store.cf(RunStore::kSeries)));
+  std::vector<std::vector<Point>> found;  // newest first
+  for (it->SeekForPrev(end); it->Valid(); it->Prev()) {
+    uint64_t key_id;
+    double first;
+    if (!ParseSeriesChunkKey({it->key().data(), it->key().size()}, &key_id, &first) ||
+        key_id != id) {
+      return Status::Corruption("series " + std::to_string(id) + ": bad chunk key");
+    }
+    std::vector<Point> points;
+    RUNLOG_RETURN_IF_ERROR(DecodeChunk(
+        {reinterpret_cast<const uint8_t*>(it->value().data()), it->value().size()}, &points));
+    if (points.size() >= chunk_points) break;  // sealed
+    found.push_back(std::move(points));
+    pieces->push_back(first);
   }
-  std::span<const uint8_t> chunk(reinterpret_cast<const uint8_t*>(it->value().data()),
-                                 it->value().size());
-  if (st->stored.summary.type == runlog::FieldType::kFloatSeries) {
-    RUNLOG_RETURN_IF_ERROR(DecodeSeriesChunk(chunk, &st->float_tail));
-    if (st->float_tail.size() >= options_.series_chunk_points) st->float_tail.clear();
-  } else {
-    RUNLOG_RETURN_IF_ERROR(DecodeStringChunk(chunk, &st->string_tail));
-    if (st->string_tail.size() >= options_.series_chunk_points) st->string_tail.clear();
+  RUNLOG_RETURN_IF_ERROR(store.Convert(it->status(), "read the last chunks of a series in"));
+  std::reverse(pieces->begin(), pieces->end());
+  for (auto f = found.rbegin(); f != found.rend(); ++f) {
+    std::move(f->begin(), f->end(), std::back_inserter(*tail));
   }
-  st->tail_first = first;
   return Status::OK();
 }
 
-void Committer::PutTail(FieldId id, SeriesState* st) {
-  std::string chunk;
-  if (!st->float_tail.empty()) {
-    EncodeSeriesChunk(st->float_tail, &chunk);
-  } else if (!st->string_tail.empty()) {
-    EncodeStringChunk(st->string_tail, &chunk);
+}  // namespace
+
+Status Committer::LoadTail(FieldId id, SeriesState* st) {
+  st->float_tail.clear();
+  st->string_tail.clear();
+  st->pieces.clear();
+  st->stored_points = 0;
+  if (st->stored.summary.count == 0) return Status::OK();
+  if (st->stored.summary.type == runlog::FieldType::kFloatSeries) {
+    RUNLOG_RETURN_IF_ERROR(
+        LoadPieces(*store_, id, options_.series_chunk_points, &st->float_tail, &st->pieces));
+    st->stored_points = st->float_tail.size();
+    tail_points_ += st->stored_points;
   } else {
+    RUNLOG_RETURN_IF_ERROR(
+        LoadPieces(*store_, id, options_.series_chunk_points, &st->string_tail, &st->pieces));
+    st->stored_points = st->string_tail.size();
+    tail_points_ += st->stored_points;
+  }
+  return Status::OK();
+}
+
+// Writes what a batch added to a series' tail. The tail (every point since the last sealed
+// chunk) is stored as small pieces, one per batch that touched the series, so a batch costs
+// only its own points; once the tail holds a chunk's worth, it is rewritten as sealed chunks
+// of series_chunk_points points (plus one piece for the rest) and the pieces are deleted.
+template <typename Point>
+void Committer::StoreTail(FieldId id, std::vector<Point>& tail, SeriesState* st) {
+  auto* cf = store_->cf(RunStore::kSeries);
+  const size_t n = tail.size(), cp = options_.series_chunk_points;
+  std::string chunk;
+  auto put = [&](size_t from, size_t to) {
+    chunk.clear();
+    EncodeChunk(std::span<const Point>(tail.data() + from, to - from), &chunk);
+    batch_.Put(cf, SeriesChunkKey(id, tail[from].step), chunk);
+    return tail[from].step;
+  };
+  if (n < cp) {
+    if (st->stored_points < n) {
+      st->pieces.push_back(put(st->stored_points, n));
+      st->stored_points = n;
+    }
     return;
   }
-  batch_.Put(store_->cf(RunStore::kSeries), SeriesChunkKey(id, st->tail_first), chunk);
+  std::vector<double> written;
+  size_t i = 0;
+  for (; n - i >= cp; i += cp) written.push_back(put(i, i + cp));
+  if (i < n) written.push_back(put(i, n));
+  for (double piece : st->pieces) {
+    if (std::find(written.begin(), written.end(), piece) == written.end()) {
+      batch_.Delete(cf, SeriesChunkKey(id, piece));
+    }
+  }
+  tail.erase(tail.begin(), tail.begin() + static_cast<std::ptrdiff_t>(i));
+  tail_points_ -= i;
+  st->pieces.clear();
+  if (!tail.empty()) st->pieces.push_back(tail.front().step);
+  st->stored_points = tail.size();
 }
 
 void Committer::AppendFloats(FieldId id, std::span<const SeriesPoint> points) {
   SeriesState& st = Series(id, FieldType::FloatSeries);
   SeriesSummary& s = st.stored.summary;
+  st.float_tail.insert(st.float_tail.end(), points.begin(), points.end());
+  tail_points_ += points.size();
   for (const SeriesPoint& p : points) {
-    if (st.float_tail.empty()) st.tail_first = p.step;
-    st.float_tail.push_back(p);
-    if (st.float_tail.size() >= options_.series_chunk_points) {
-      PutTail(id, &st);
-      st.float_tail.clear();
-    }
     if (s.count == 0) s.first_step = p.step;
     ++s.count;
     s.last_step = p.step;
@@ -393,33 +468,33 @@ void Committer::AppendFloats(FieldId id, std::span<const SeriesPoint> points) {
 void Committer::AppendStrings(FieldId id, FieldType type, std::vector<StringSeriesPoint> points) {
   SeriesState& st = Series(id, type);
   SeriesSummary& s = st.stored.summary;
+  tail_points_ += points.size();
   for (StringSeriesPoint& p : points) {
     if (s.count == 0) s.first_step = p.step;
     ++s.count;
     s.last_step = p.step;
     s.last_timestamp_us = p.timestamp_us;
     s.last_string = p.value;
-    if (st.string_tail.empty()) st.tail_first = p.step;
     st.string_tail.push_back(std::move(p));
-    if (st.string_tail.size() >= options_.series_chunk_points) {
-      PutTail(id, &st);
-      st.string_tail.clear();
-    }
   }
 }
 
 Status Committer::Commit() {
   if (pending_records_ == 0) return Status::OK();
   if (!tail_error_.ok()) return tail_error_;
-  size_t tail_points = 0;
-  for (auto& [id, st] : series_) {
-    if (st.dirty) {
-      PutTail(id, &st);
-      batch_.Put(store_->cf(RunStore::kSchema), SummaryKey(id), EncodeSummary(st.stored));
-      st.dirty = false;
+  for (FieldId id : dirty_) {
+    auto it = series_.find(id);
+    if (it == series_.end()) continue;  // deleted in this batch
+    SeriesState& st = it->second;
+    if (st.stored.summary.type == runlog::FieldType::kFloatSeries) {
+      StoreTail(id, st.float_tail, &st);
+    } else {
+      StoreTail(id, st.string_tail, &st);
     }
-    tail_points += st.float_tail.size() + st.string_tail.size();
+    batch_.Put(store_->cf(RunStore::kSchema), SummaryKey(id), EncodeSummary(st.stored));
+    st.dirty = false;
   }
+  dirty_.clear();
   auto* schema = store_->cf(RunStore::kSchema);
   std::string lsn, next_id;
   PutFixed64(batch_lsn_, &lsn);
@@ -430,12 +505,16 @@ Status Committer::Commit() {
   batch_.Clear();
   pending_records_ = 0;
   applied_lsn_.store(batch_lsn_, std::memory_order_release);
-  if (tail_points > options_.max_tail_points) {
+  if (tail_points_ > options_.max_tail_points) {
+    // Every tail point is stored (in pieces): dropping them costs a reload, loses nothing.
     for (auto& [id, st] : series_) {
       st.float_tail = {};
       st.string_tail = {};
+      st.pieces = {};
+      st.stored_points = 0;
       st.tail_loaded = false;
     }
+    tail_points_ = 0;
   }
   return Status::OK();
 }

@@ -6,9 +6,11 @@
 // there applies nothing twice.
 //
 // Series are stored in chunks of `series_chunk_points` points keyed by (field id, first
-// step). The open tail chunk of each series is kept in memory while it fills and rewritten
-// once per batch; per-series summaries (count, first/last step, last value, min, max) are
-// written with it.
+// step). The open tail of each series is written as one small piece per batch that touched
+// it (so a batch writes only its own points) and kept in memory until a chunk's worth is
+// there; then it is rewritten as a sealed chunk and the pieces are deleted. Readers see
+// pieces and chunks alike: they never overlap and sort by step. Per-series summaries
+// (count, first/last step, last value, min, max) are written with every batch.
 //
 //   auto c = Committer::Open(store, options);   // loads schema, summaries, applied LSN
 //   c->Add(record); c->Add(record); ...         // into the current batch
@@ -71,10 +73,13 @@ class Committer {
   struct SeriesState {
     StoredSummary stored;
     bool tail_loaded = false;
-    bool dirty = false;
-    double tail_first = 0;
+    bool dirty = false;  // touched by the current batch (listed in dirty_)
+    // The points since the last sealed chunk; the first stored_points of them are in the
+    // database as the pieces starting at the steps in `pieces`.
     std::vector<SeriesPoint> float_tail;
     std::vector<StringSeriesPoint> string_tail;
+    size_t stored_points = 0;
+    std::vector<double> pieces;
   };
 
   Committer(RunStore* store, const CommitterOptions& options)
@@ -89,12 +94,15 @@ class Committer {
   SeriesState& Series(FieldId id, FieldType type);
   void AppendFloats(FieldId id, std::span<const SeriesPoint> points);
   void AppendStrings(FieldId id, FieldType type, std::vector<StringSeriesPoint> points);
-  void PutTail(FieldId id, SeriesState* st);
+  template <typename Point>
+  void StoreTail(FieldId id, std::vector<Point>& tail, SeriesState* st);
 
   RunStore* const store_;
   const CommitterOptions options_;
   RunModel model_;
   std::unordered_map<FieldId, SeriesState> series_;
+  std::vector<FieldId> dirty_;  // series touched by the current batch
+  size_t tail_points_ = 0;      // tail points held in memory, over all series
   rocksdb::WriteBatch batch_;
   size_t pending_records_ = 0;
   uint64_t batch_lsn_ = 0;  // the last LSN added to the batch
