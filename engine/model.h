@@ -83,7 +83,9 @@ class RunModel {
 
  private:
   Result<Plan> CheckWrite(uint16_t type, std::string_view path, FieldType field_type) const;
-  Status CheckSteps(const Plan& plan, std::span<const double> steps) const;
+  // Steps strictly increase, after the series' last; step_at(i) is the i-th of n steps.
+  template <typename StepAt>
+  Status CheckSteps(const Plan& plan, size_t n, StepAt step_at) const;
   Status CheckString(std::string_view path, std::string_view value) const;
   Field SystemField(std::string_view path, FieldType type);
 

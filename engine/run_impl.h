@@ -87,7 +87,8 @@ class Run::Impl {
   engine::RunModel model_;      // guarded by mu_
   wal::RecordBuilder builder_;  // guarded by mu_
   bool stopped_ = false;        // guarded by mu_
-  std::atomic<uint64_t> logged_lsn_{0};
+  // Written by callers (one cache line), read by the committer.
+  alignas(64) std::atomic<uint64_t> logged_lsn_{0};
   std::atomic<uint64_t> logged_bytes_{0};
 
   // Debug mode: the log is this queue, in memory.
@@ -103,7 +104,8 @@ class Run::Impl {
   std::condition_variable done_cv_;  // a batch committed, or an error
   bool stop_thread_ = false;         // guarded by cmu_
   Status commit_error_;              // guarded by cmu_
-  std::atomic<bool> committer_idle_{false};
+  // Written by the committer (another cache line), read by callers.
+  alignas(64) std::atomic<bool> committer_idle_{false};
   std::atomic<uint64_t> committed_lsn_{0};
   std::atomic<uint64_t> committed_bytes_{0};
 };

@@ -4,12 +4,29 @@
 
 namespace runlog::engine {
 
+Schema::Schema(const Schema& other) {
+  *this = other;
+}
+
+Schema& Schema::operator=(const Schema& other) {
+  if (this == &other) return *this;
+  fields_ = other.fields_;
+  namespaces_ = other.namespaces_;
+  max_fields_ = other.max_fields_;
+  limited_count_ = other.limited_count_;
+  next_id_ = other.next_id_;
+  index_.clear();
+  for (const auto& [path, field] : fields_) index_.emplace(std::string_view(path), &field);
+  return *this;
+}
+
 Result<WriteTarget> Schema::CheckWrite(std::string_view path, FieldType type) const {
-  RUNLOG_RETURN_IF_ERROR(ValidatePath(path));
+  // An existing field's path was validated when it was created: the hot path skips that.
   if (const Field* f = Find(path)) {
     RUNLOG_RETURN_IF_ERROR(CheckTypeCompatible(path, f->type, type));
     return WriteTarget{false, *f};
   }
+  RUNLOG_RETURN_IF_ERROR(ValidatePath(path));
   if (IsNamespace(path)) {
     return Status::PathConflict("cannot create a " + std::string(FieldTypeTitle(type)) +
                                 " field at " + EscapePath(path) +
@@ -35,7 +52,9 @@ Result<WriteTarget> Schema::CheckWrite(std::string_view path, FieldType type) co
 
 Field Schema::Create(std::string_view path, FieldType type) {
   Field f{next_id_++, type};
-  fields_.emplace(std::string(path), f);
+  auto [it, inserted] = fields_.emplace(std::string(path), f);
+  (void)inserted;
+  index_.emplace(std::string_view(it->first), &it->second);
   AddNamespaces(path, +1);
   if (Counts(path)) ++limited_count_;
   return f;
@@ -43,7 +62,7 @@ Field Schema::Create(std::string_view path, FieldType type) {
 
 void Schema::Restore(std::string_view path, Field field) {
   auto [it, inserted] = fields_.insert_or_assign(std::string(path), field);
-  (void)it;
+  index_[std::string_view(it->first)] = &it->second;
   if (inserted) {
     AddNamespaces(path, +1);
     if (Counts(path)) ++limited_count_;
@@ -55,6 +74,7 @@ std::vector<std::pair<std::string, Field>> Schema::Delete(std::string_view path)
   std::vector<std::pair<std::string, Field>> removed;
   if (auto it = fields_.find(path); it != fields_.end()) {
     removed.emplace_back(it->first, it->second);
+    index_.erase(std::string_view(it->first));
     fields_.erase(it);
     AddNamespaces(path, -1);
     if (Counts(path)) --limited_count_;
@@ -66,6 +86,7 @@ std::vector<std::pair<std::string, Field>> Schema::Delete(std::string_view path)
     removed.emplace_back(it->first, it->second);
     AddNamespaces(it->first, -1);
     if (Counts(it->first)) --limited_count_;
+    index_.erase(std::string_view(it->first));
     it = fields_.erase(it);
   }
   return removed;
@@ -76,8 +97,8 @@ bool Schema::Counts(std::string_view path) {
 }
 
 const Field* Schema::Find(std::string_view path) const {
-  auto it = fields_.find(path);
-  return it == fields_.end() ? nullptr : &it->second;
+  auto it = index_.find(path);
+  return it == index_.end() ? nullptr : it->second;
 }
 
 bool Schema::IsNamespace(std::string_view path) const {

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/field_type.h"
@@ -43,6 +44,11 @@ inline constexpr std::string_view kSystemNamespace = "sys";
 class Schema {
  public:
   explicit Schema(size_t max_fields = kDefaultMaxFields) : max_fields_(max_fields) {}
+  // Copies rebuild the index (it points into the map's nodes); moves keep the nodes.
+  Schema(const Schema& other);
+  Schema& operator=(const Schema& other);
+  Schema(Schema&&) noexcept = default;
+  Schema& operator=(Schema&&) noexcept = default;
 
   // Checks a write of `type` at `path` without changing anything.
   Result<WriteTarget> CheckWrite(std::string_view path, FieldType type) const;
@@ -78,6 +84,8 @@ class Schema {
   static bool Counts(std::string_view path);
 
   std::map<std::string, Field, std::less<>> fields_;
+  // A hash index over fields_ for the hot path (keys and values point into fields_' nodes).
+  std::unordered_map<std::string_view, const Field*> index_;
   // Namespace path -> number of fields under it.
   std::map<std::string, size_t, std::less<>> namespaces_;
   size_t max_fields_;
