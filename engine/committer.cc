@@ -97,23 +97,23 @@ Status Committer::Load() {
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(ro, store_->cf(RunStore::kSchema)));
-  std::unordered_map<FieldId, std::string> paths;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     std::string_view value(it->value().data(), it->value().size());
     if (key.empty()) continue;
     if (key[0] == kFieldPrefix) {
       std::string_view path = key.substr(1);
-      RUNLOG_ASSIGN_OR_RETURN(Field f, DecodeFieldMeta(value, path));
+      StoredSummary s;
+      bool has_summary = false;
+      RUNLOG_ASSIGN_OR_RETURN(Field f, DecodeFieldMeta(value, path, &s, &has_summary));
       model_.schema().Restore(path, f);
-    } else if (key[0] == kSummaryPrefix && key.size() == 9) {
-      FieldId id = GetBigEndian64(key.substr(1));
-      RUNLOG_ASSIGN_OR_RETURN(StoredSummary s,
-                              DecodeSummary(value, "series " + std::to_string(id)));
-      SeriesState& st = series_[id];
-      st.stored = s;
-      model_.RestoreLastStep(
-          id, s.summary.count > 0 ? std::optional(s.summary.last_step) : std::nullopt);
+      if (has_summary) {
+        SeriesState& st = series_[f.id];
+        st.stored = s;
+        st.path = std::string(path);
+        model_.RestoreLastStep(
+            f.id, s.summary.count > 0 ? std::optional(s.summary.last_step) : std::nullopt);
+      }
     } else if (key == kNextFieldIdKey) {
       RUNLOG_ASSIGN_OR_RETURN(uint64_t next, DecodeFixed64(value, "next field id"));
       model_.schema().set_next_id(next);
@@ -192,7 +192,6 @@ void Committer::DeleteFieldData(const std::string& path, Field field) {
     batch_.DeleteRange(store_->cf(cf), begin, end);
   }
   batch_.Delete(store_->cf(RunStore::kSchema), FieldKey(path));
-  batch_.Delete(store_->cf(RunStore::kSchema), SummaryKey(field.id));
   if (auto it = series_.find(field.id); it != series_.end()) {
     tail_points_ -= it->second.float_tail.size() + it->second.string_tail.size();
     series_.erase(it);
@@ -200,6 +199,10 @@ void Committer::DeleteFieldData(const std::string& path, Field field) {
 }
 
 void Committer::ApplyWrite(const RecordView& record, const Plan& plan, Field field) {
+  if (IsSeries(field.type)) {
+    SeriesState& st = series_[field.id];
+    if (st.path.empty()) st.path = std::string(plan.path);  // a field id never changes path
+  }
   auto* scalars = store_->cf(RunStore::kScalars);
   auto* files = store_->cf(RunStore::kFiles);
   const auto payload = record.payload;
@@ -215,6 +218,7 @@ void Committer::ApplyWrite(const RecordView& record, const Plan& plan, Field fie
       const bool listed = st.dirty;
       tail_points_ -= st.float_tail.size() + st.string_tail.size();
       st = SeriesState{};
+      st.path = std::string(plan.path);
       st.stored.summary.type = PublicType(field.type);
       st.tail_loaded = true;
       st.dirty = true;
@@ -491,7 +495,9 @@ Status Committer::Commit() {
     } else {
       StoreTail(id, st.string_tail, &st);
     }
-    batch_.Put(store_->cf(RunStore::kSchema), SummaryKey(id), EncodeSummary(st.stored));
+    const Field field{id, static_cast<FieldType>(st.stored.summary.type)};
+    batch_.Put(store_->cf(RunStore::kSchema), FieldKey(st.path),
+               EncodeFieldMeta(field, &st.stored));
     st.dirty = false;
   }
   dirty_.clear();

@@ -71,6 +71,7 @@ class Committer {
 
  private:
   struct SeriesState {
+    std::string path;  // its field entry carries the summary
     StoredSummary stored;
     bool tail_loaded = false;
     bool dirty = false;  // touched by the current batch (listed in dirty_)

@@ -3,6 +3,8 @@
 #include <rocksdb/snapshot.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 
 #include "engine/keys.h"
 #include "engine/path.h"
@@ -15,10 +17,12 @@ namespace {
 class View {
  public:
   // A secondary instance has no snapshots: it changes only when Refresh() catches up.
-  explicit View(const RunStore& store)
+  // Without `snapshot` (a read of one key) the view is the latest state.
+  explicit View(const RunStore& store, bool snapshot = true)
       : store_(store),
-        snap_(store.mode() == StoreMode::kSecondary ? nullptr
-                                                    : new rocksdb::ManagedSnapshot(store.db())) {
+        snap_(!snapshot || store.mode() == StoreMode::kSecondary
+                  ? nullptr
+                  : new rocksdb::ManagedSnapshot(store.db())) {
     ro_.snapshot = snap_ != nullptr ? snap_->snapshot() : nullptr;
   }
   Result<std::optional<std::string>> Get(RunStore::Cf cf, std::string_view key) const {
@@ -48,10 +52,11 @@ std::string_view SliceView(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
 }
 
-Result<Field> Lookup(const View& v, std::string_view path) {
+// The field at `path`; a series' summary into *summary when given (count 0 when none).
+Result<Field> Lookup(const View& v, std::string_view path, StoredSummary* summary = nullptr) {
   RUNLOG_RETURN_IF_ERROR(ValidatePath(path));
   RUNLOG_ASSIGN_OR_RETURN(auto meta, v.Get(RunStore::kSchema, FieldKey(path)));
-  if (meta) return DecodeFieldMeta(*meta, path);
+  if (meta) return DecodeFieldMeta(*meta, path, summary);
   // A namespace: some field key lies under path + "/".
   std::string prefix = FieldKey(path) + "/";
   auto it = v.Scan(RunStore::kSchema, {});
@@ -101,23 +106,19 @@ Result<Atom> QueryAtom(const RunStore& store, std::string_view path) {
 }
 
 Result<SeriesSummary> QueryLast(const RunStore& store, std::string_view path) {
-  View v(store);
-  RUNLOG_ASSIGN_OR_RETURN(Field f, Lookup(v, path));
+  View v(store, /*snapshot=*/false);  // one lookup: the field entry carries the summary
+  StoredSummary s;
+  RUNLOG_ASSIGN_OR_RETURN(Field f, Lookup(v, path, &s));
   if (!IsSeries(f.type)) return WrongKind(path, f.type, "a series");
-  RUNLOG_ASSIGN_OR_RETURN(auto value, v.Get(RunStore::kSchema, SummaryKey(f.id)));
-  if (!value) {
-    SeriesSummary empty;
-    empty.type = PublicType(f.type);
-    return empty;
-  }
-  RUNLOG_ASSIGN_OR_RETURN(StoredSummary s, DecodeSummary(*value, path));
+  s.summary.type = PublicType(f.type);
   return s.summary;
 }
 
 Result<SeriesValues> QueryValues(const RunStore& store, std::string_view path,
                                  const SeriesRange& range) {
   View v(store);
-  RUNLOG_ASSIGN_OR_RETURN(Field f, Lookup(v, path));
+  StoredSummary summary;
+  RUNLOG_ASSIGN_OR_RETURN(Field f, Lookup(v, path, &summary));
   if (!IsSeries(f.type)) return WrongKind(path, f.type, "a series");
   SeriesValues out;
   out.type = PublicType(f.type);
@@ -135,6 +136,12 @@ Result<SeriesValues> QueryValues(const RunStore& store, std::string_view path,
     it->Seek(FieldRangeBegin(f.id));
   }
   const bool floats = f.type == FieldType::FloatSeries;
+  static_assert(sizeof(runlog::FloatPoint) == sizeof(SeriesPoint) &&
+                offsetof(runlog::FloatPoint, value) == offsetof(SeriesPoint, value));
+  if (floats && !range.from && !range.to) {  // the summary's count sizes the result once
+    const size_t n = summary.summary.count;
+    out.floats.reserve(range.limit != 0 ? std::min(n, range.limit) : n);
+  }
   std::vector<SeriesPoint> fp;
   std::vector<StringSeriesPoint> sp;
   auto full = [&] { return range.limit != 0 && out.size() >= range.limit; };
@@ -148,10 +155,20 @@ Result<SeriesValues> QueryValues(const RunStore& store, std::string_view path,
     if (floats) {
       fp.clear();
       RUNLOG_RETURN_IF_ERROR(DecodeSeriesChunk(chunk, &fp).WithContext(EscapePath(path)));
-      for (const SeriesPoint& p : fp) {
-        if (!InRange(p.step, range)) continue;
-        out.floats.push_back({p.step, p.timestamp_us, p.value});
-        if (full()) break;
+      // Points are in step order: the range is one slice, copied at once (same layout).
+      auto by_step = [](const SeriesPoint& p, double step) { return p.step < step; };
+      auto lo =
+          range.from ? std::lower_bound(fp.begin(), fp.end(), *range.from, by_step) : fp.begin();
+      auto hi = range.to ? std::upper_bound(
+                               fp.begin(), fp.end(), *range.to,
+                               [](double step, const SeriesPoint& p) { return step < p.step; })
+                         : fp.end();
+      size_t take = hi > lo ? static_cast<size_t>(hi - lo) : 0;
+      if (range.limit != 0) take = std::min(take, range.limit - out.floats.size());
+      const size_t at = out.floats.size();
+      out.floats.resize(at + take);
+      if (take > 0) {
+        std::memcpy(static_cast<void*>(&out.floats[at]), &*lo, take * sizeof(SeriesPoint));
       }
     } else {
       sp.clear();

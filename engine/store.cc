@@ -1,5 +1,6 @@
 #include "engine/store.h"
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <stdlib.h>
@@ -22,8 +23,14 @@ rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o) {
   c.compression = rocksdb::kLZ4Compression;
   c.bottommost_compression = rocksdb::kZSTD;
   rocksdb::BlockBasedTableOptions t;
-  t.filter_policy.reset();  // point lookups are few; range scans dominate
-  t.block_size = 16 << 10;
+  // Fields, summaries and atoms are read by point lookups (fetch, fetch_last): a Bloom
+  // filter spares the files without the key. Series and files are range scans.
+  if (cf == RunStore::kSchema || cf == RunStore::kScalars) {
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.whole_key_filtering = true;
+    t.cache_index_and_filter_blocks = false;
+  }
+  t.block_size = cf == RunStore::kSeries ? 16 << 10 : 4 << 10;
   c.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return c;
 }

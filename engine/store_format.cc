@@ -86,12 +86,6 @@ std::string FieldKey(std::string_view path) {
   return k;
 }
 
-std::string SummaryKey(FieldId id) {
-  std::string k(1, kSummaryPrefix);
-  PutBigEndian64(id, &k);
-  return k;
-}
-
 std::string IdKey(FieldId id) {
   std::string k;
   PutBigEndian64(id, &k);
@@ -124,20 +118,26 @@ Result<uint64_t> DecodeFixed64(std::string_view in, std::string_view what) {
   return v;
 }
 
-std::string EncodeFieldMeta(Field field) {
+std::string EncodeFieldMeta(Field field, const StoredSummary* summary) {
   std::string out;
   PutVarint(field.id, &out);
   out.push_back(static_cast<char>(field.type));
+  if (summary != nullptr) out.append(EncodeSummary(*summary));
   return out;
 }
 
-Result<Field> DecodeFieldMeta(std::string_view value, std::string_view path) {
+Result<Field> DecodeFieldMeta(std::string_view value, std::string_view path, StoredSummary* summary,
+                              bool* has_summary) {
   Decoder d(value);
   uint64_t id;
   uint8_t type;
-  if (!d.Varint(&id) || !d.Byte(&type) || !d.done() || id == 0 || type == 0 ||
+  if (!d.Varint(&id) || !d.Byte(&type) || id == 0 || type == 0 ||
       type > static_cast<uint8_t>(FieldType::MAX)) {
     return Bad("field entry", path);
+  }
+  if (has_summary != nullptr) *has_summary = !d.done();
+  if (!d.done() && summary != nullptr) {
+    RUNLOG_ASSIGN_OR_RETURN(*summary, DecodeSummary(d.rest(), path));
   }
   return Field{id, static_cast<FieldType>(type)};
 }

@@ -1,8 +1,9 @@
 // The keys and values of a run's RocksDB (DESIGN §5), in one place:
 //
 //   column family  key                                   value
-//   schema         'F' path                              FieldMeta: varint id, u8 type
-//                  'S' field_id (u64 BE)                 SeriesSummary (below)
+//   schema         'F' path                              FieldMeta: varint id, u8 type, and
+//                                                        for a series its summary (below):
+//                                                        one lookup gives fetch_last
 //                  'M' "applied_lsn" / "next_field_id"   u64 little-endian
 //   scalars        field_id                              atom: u8 type, then f64 / i64 /
 //                                                        u8 / bytes / i64 micros
@@ -31,12 +32,10 @@
 namespace runlog::engine {
 
 inline constexpr char kFieldPrefix = 'F';
-inline constexpr char kSummaryPrefix = 'S';
 inline constexpr std::string_view kAppliedLsnKey = "Mapplied_lsn";
 inline constexpr std::string_view kNextFieldIdKey = "Mnext_field_id";
 
 std::string FieldKey(std::string_view path);
-std::string SummaryKey(FieldId id);
 std::string IdKey(FieldId id);                             // scalars / files: the field itself
 std::string MemberKey(FieldId id, std::string_view name);  // set members, file-set entries
 std::string ErrorKey(uint64_t lsn);
@@ -44,8 +43,13 @@ std::string ErrorKey(uint64_t lsn);
 void PutFixed64(uint64_t v, std::string* out);
 Result<uint64_t> DecodeFixed64(std::string_view in, std::string_view what);
 
-std::string EncodeFieldMeta(Field field);
-Result<Field> DecodeFieldMeta(std::string_view value, std::string_view path);
+struct StoredSummary;
+// A field entry; a series' entry carries its summary (nullptr: none yet).
+std::string EncodeFieldMeta(Field field, const StoredSummary* summary = nullptr);
+// Decodes a field entry; *summary (when given) receives the series summary, *has_summary
+// whether there was one.
+Result<Field> DecodeFieldMeta(std::string_view value, std::string_view path,
+                              StoredSummary* summary = nullptr, bool* has_summary = nullptr);
 
 // An atom value; `atom.type` says which alternative is set.
 std::string EncodeAtom(const Atom& atom);
