@@ -71,9 +71,10 @@ struct RunOptions {
   uint64_t max_backlog_bytes = 256ull << 20;
   std::chrono::milliseconds backlog_timeout{30000};
 
-  // Records the committer applies per RocksDB write batch (more: faster bulk commit, longer
-  // waits for fetch). Default 16384.
-  size_t commit_batch_records = 16384;
+  // Records the committer applies per RocksDB write batch at most (more: fewer, larger
+  // series pieces and faster bulk commit; a fetch behind a backlog waits for whole
+  // batches). Default 65536 (README "Tuning" has the sweep).
+  size_t commit_batch_records = 65536;
   // Points per stored series chunk. Default 1024.
   size_t series_chunk_points = 1024;
   // How often committed data is flushed to RocksDB's files, which bounds how stale readers
