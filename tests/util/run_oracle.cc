@@ -188,11 +188,14 @@ Code Oracle::CheckSeries(const Op& op) const {
   Code c = CheckWrite(op.path, TypeOf(op.kind));
   if (c != Code::kOk) return c;
   const OField* f = Find(op.path);
-  std::optional<double> last = f != nullptr ? f->last_step : std::nullopt;
+  // A flag and a double rather than std::optional: g++ 12 -O2 warns about the latter here.
+  bool has_last = f != nullptr && f->last_step.has_value();
+  double last = has_last ? *f->last_step : 0;
   for (double step : StepsOf(op)) {
     if (!std::isfinite(step)) return Code::kInvalidArgument;
-    if (last && !(step > *last)) return Code::kStepNotIncreasing;
+    if (has_last && !(step > last)) return Code::kStepNotIncreasing;
     last = step;
+    has_last = true;
   }
   return Code::kOk;
 }
