@@ -83,6 +83,7 @@ Result<std::unique_ptr<Committer>> Committer::Open(RunStore* store,
 }
 
 Status Committer::Load() {
+  loaded_ = false;  // until the whole state is back: Add and Commit refuse meanwhile
   model_ = RunModel(options_.limits);
   series_.clear();
   dirty_.clear();
@@ -119,7 +120,23 @@ Status Committer::Load() {
       model_.schema().set_next_id(next);
     }
   }
-  return store_->Convert(it->status(), "load the schema of");
+  RUNLOG_RETURN_IF_ERROR(store_->Convert(it->status(), "load the schema of"));
+  if (const Field* uuid = model_.schema().Find("sys/uuid")) {
+    std::string value;
+    rocksdb::Status s =
+        store_->db()->Get({}, store_->cf(RunStore::kScalars), IdKey(uuid->id), &value);
+    RUNLOG_RETURN_IF_ERROR(store_->Convert(s, "read sys/uuid from"));
+    RUNLOG_ASSIGN_OR_RETURN(Atom atom, DecodeAtom(value, "sys/uuid"));
+    if (auto* hex = std::get_if<std::string>(&atom.value)) model_.set_run_uuid(*hex);
+  }
+  loaded_ = true;
+  return Status::OK();
+}
+
+Status Committer::NotLoaded() const {
+  return Status::IOError("the committer of " + store_->dir() +
+                         " could not load the committed state; it applies nothing until a "
+                         "reload succeeds");
 }
 
 Status Committer::Reload() {
@@ -140,6 +157,7 @@ void Committer::Reject(const RecordView& record, const Status& status) {
 }
 
 Status Committer::Add(const RecordView& record) {
+  if (!loaded_) return NotLoaded();
   if (record.lsn <= batch_lsn_) return Status::OK();  // already applied
   batch_lsn_ = record.lsn;
   ++pending_records_;
@@ -484,6 +502,7 @@ void Committer::AppendStrings(FieldId id, FieldType type, std::vector<StringSeri
 }
 
 Status Committer::Commit() {
+  if (!loaded_) return NotLoaded();
   if (pending_records_ == 0) return Status::OK();
   if (!tail_error_.ok()) return tail_error_;
   for (FieldId id : dirty_) {

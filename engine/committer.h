@@ -87,6 +87,7 @@ class Committer {
       : store_(store), options_(options), model_(options.limits) {}
 
   Status Load();
+  Status NotLoaded() const;
   void Reject(const RecordView& record, const Status& status);
   void ApplyWrite(const RecordView& record, const Plan& plan, Field field);
   void ApplyLifecycle(const RecordView& record);
@@ -105,6 +106,7 @@ class Committer {
   std::vector<FieldId> dirty_;  // series touched by the current batch
   size_t tail_points_ = 0;      // tail points held in memory, over all series
   rocksdb::WriteBatch batch_;
+  bool loaded_ = false;  // false after a failed Load: nothing is applied on a partial state
   size_t pending_records_ = 0;
   uint64_t batch_lsn_ = 0;  // the last LSN added to the batch
   Status tail_error_;       // a tail that could not be read back (reported at Commit)

@@ -105,7 +105,22 @@ Status RunModel::CheckString(std::string_view path, std::string_view value) cons
 Result<Plan> RunModel::Check(uint16_t type, std::span<const uint8_t> payload) const {
   switch (static_cast<RecordType>(type)) {
     case RecordType::CreateRun:
+      // Only a run's first record: a later one would rewrite its identity.
+      if (schema_.Find("sys/uuid") != nullptr) {
+        return Status::InvalidArgument("a CreateRun record for run " +
+                                       UuidHex(wal::PayloadAs<wal::CreateRun>(payload)->uuid()) +
+                                       " in the log of run " + run_uuid_ + ", which exists");
+      }
+      [[fallthrough]];
     case RecordType::ResumeRun:
+      if (type == static_cast<uint16_t>(RecordType::ResumeRun) && !run_uuid_.empty()) {
+        std::string uuid = UuidHex(wal::PayloadAs<wal::ResumeRun>(payload)->uuid());
+        if (uuid != run_uuid_) {
+          return Status::InvalidArgument("a ResumeRun record of run " + uuid +
+                                         " in the log of run " + run_uuid_);
+        }
+      }
+      [[fallthrough]];
     case RecordType::SetRunState:
     case RecordType::MarkFailed: {
       Plan plan;
@@ -298,7 +313,8 @@ std::vector<SystemWrite> RunModel::ApplyLifecycle(uint16_t type, std::span<const
   switch (static_cast<RecordType>(type)) {
     case RecordType::CreateRun: {
       auto* op = wal::PayloadAs<wal::CreateRun>(payload);
-      put_string("sys/uuid", UuidHex(op->uuid()));
+      run_uuid_ = UuidHex(op->uuid());
+      put_string("sys/uuid", run_uuid_);
       put_string("sys/id", View(op->sys_id()));
       if (op->custom_run_id() != nullptr && op->custom_run_id()->size() > 0) {
         put_string("sys/custom_run_id", View(op->custom_run_id()));

@@ -78,6 +78,8 @@ class RunModel {
   Schema& schema() { return schema_; }
   const Schema& schema() const { return schema_; }
   void RestoreLastStep(FieldId id, std::optional<double> step);
+  // The run's uuid (32 hex digits), from its CreateRun record or the stored sys/uuid.
+  void set_run_uuid(std::string uuid) { run_uuid_ = std::move(uuid); }
 
   const ModelLimits& limits() const { return limits_; }
 
@@ -92,6 +94,7 @@ class RunModel {
   ModelLimits limits_;
   Schema schema_;
   std::unordered_map<FieldId, double> last_step_;  // series with at least one point
+  std::string run_uuid_;                           // empty until CreateRun
 };
 
 // True for the sys/ paths a user may write, with their type: sys/name and

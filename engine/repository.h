@@ -61,6 +61,11 @@ class Repository {
   // order. NotFound names the id.
   Result<RunInfo> FindRun(std::string_view id) const;
 
+  // The run with this custom run id only; NotFound when none.
+  Result<RunInfo> FindRunByCustomId(std::string_view custom) const {
+    return FindByCustomId(custom);
+  }
+
   // Every run, by uuid (creation time) order.
   Result<std::vector<RunInfo>> ListRuns() const;
 

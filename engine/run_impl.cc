@@ -1,5 +1,6 @@
 #include "engine/run_impl.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -82,12 +83,24 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   wo.create_if_missing = false;
   wo.fs = repo->fs();
   RUNLOG_ASSIGN_OR_RETURN(writer_, wal::Writer::Open(dir_ + "/wal", wo));
-  RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
+  flush_hook_writer_ = writer_.get();
+  // RocksDB flushes on its own when a memtable fills: the log is synced first, so the
+  // applied LSN on disk never passes the log's durable end.
+  RUNLOG_ASSIGN_OR_RETURN(
+      store_,
+      engine::RunStore::Open(dir_ + "/db", {.before_flush = [this] { SyncLogBeforeFlush(); }}));
   RUNLOG_ASSIGN_OR_RETURN(committer_,
                           engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
   RUNLOG_RETURN_IF_ERROR(CatchUp());
+  if (committer_->applied_lsn() > writer_->last_lsn()) {
+    return Status::Corruption("run " + sys_id_ + ": the database has applied LSN " +
+                              std::to_string(committer_->applied_lsn()) +
+                              " but the log ends at LSN " + std::to_string(writer_->last_lsn()) +
+                              " (" + dir_ + "/wal lost records it had acknowledged)");
+  }
   model_ = committer_->model();
   StartCommitter();
+  started_ = true;
   return LogStartRecords(!info.created);
 }
 
@@ -117,7 +130,10 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
     return Status::InvalidArgument(
         "read-only mode opens an existing run: give its sys/id, uuid or custom run id");
   }
-  RUNLOG_ASSIGN_OR_RETURN(engine::RunInfo info, repo->FindRun(id));
+  // A custom run id is looked up as one (it may look like a sys/id or a uuid).
+  RUNLOG_ASSIGN_OR_RETURN(engine::RunInfo info, !options_.resume.empty()
+                                                    ? repo->FindRun(id)
+                                                    : repo->FindRunByCustomId(id));
   sys_id_ = info.sys_id;
   uuid_ = info.uuid_hex;
   custom_run_id_ = info.custom_run_id;
@@ -131,7 +147,7 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
       RUNLOG_ASSIGN_OR_RETURN(
           committer_, engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
       RUNLOG_RETURN_IF_ERROR(CatchUp());
-      RUNLOG_RETURN_IF_ERROR(store_->Flush());
+      RUNLOG_RETURN_IF_ERROR(SyncLogThenFlush());
       committer_.reset();
       store_.reset();
     }
@@ -157,6 +173,7 @@ Status Run::Impl::OpenDebug(engine::Repository* repo) {
   RUNLOG_ASSIGN_OR_RETURN(committer_,
                           engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
   StartCommitter();
+  started_ = true;
   auto created = Log(wal::RecordType::CreateRun, [&](wal::RecordBuilder& rb, engine::RunModel&) {
     auto& b = rb.builder();
     wal::Uuid u = UuidOf(uuid_);
@@ -166,6 +183,29 @@ Status Run::Impl::OpenDebug(engine::Repository* repo) {
   });
   RUNLOG_RETURN_IF_ERROR(created.status());
   return LogStartRecords(false);
+}
+
+Status Run::Impl::SyncLogThenFlush() {
+  if (writer_ != nullptr) {
+    RUNLOG_RETURN_IF_ERROR(writer_->Sync());
+  } else if (options_.mode != Mode::kDebug) {
+    // No writer (a reader's catch-up): sync the segments it committed from.
+    RUNLOG_ASSIGN_OR_RETURN(auto names, fs_->ListDir(dir_ + "/wal"));
+    for (const std::string& name : names) {
+      if (!name.ends_with(".wal")) continue;
+      const std::string path = dir_ + "/wal/" + name;
+      RUNLOG_ASSIGN_OR_RETURN(int fd, fs_->Open(path, O_RDONLY));
+      Status s = fs_->SyncData(fd, path);
+      (void)fs_->Close(fd, path);
+      RUNLOG_RETURN_IF_ERROR(s);
+    }
+  }
+  return store_->Flush();
+}
+
+void Run::Impl::SyncLogBeforeFlush() {
+  std::lock_guard<std::mutex> lock(flush_hook_mu_);
+  if (flush_hook_writer_ != nullptr) (void)flush_hook_writer_->Sync();
 }
 
 Status Run::Impl::LogStartRecords(bool resumed) {
@@ -224,7 +264,7 @@ Status Run::Impl::WaitBacklog() {
   return Status::OK();
 }
 
-Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build) {
+Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool final) {
   if (options_.mode == Mode::kReadOnly) {
     return Status::ReadOnly("run " + sys_id_ + " is open read-only");
   }
@@ -255,6 +295,8 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build) {
     }
     logged_bytes_.fetch_add(wal::AlignedRecordSize(payload.size()), std::memory_order_relaxed);
     logged_lsn_.store(lsn, std::memory_order_seq_cst);
+    if (final) stopped_ = true;
+    if (options_.mode == Mode::kSync) ++inflight_;  // it uses the writer after the lock
   }
   // Waking the committer per call would cost a context switch per call: it is woken when
   // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
@@ -263,8 +305,16 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build) {
     NotifyCommitter();
   }
   if (options_.mode == Mode::kSync) {
-    RUNLOG_RETURN_IF_ERROR(writer_->Sync());
-    RUNLOG_RETURN_IF_ERROR(WaitCommitted(lsn));
+    Status synced = writer_->Sync();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--inflight_ == 0) idle_cv_.notify_all();
+    }
+    RUNLOG_RETURN_IF_ERROR(synced);
+    // Durable now: the operation will be committed even if the commit fails for the moment
+    // (it retries from the log); an error here would invite a duplicate retry. Wait()
+    // reports a commit error.
+    (void)WaitCommitted(lsn);
   }
   return lsn;
 }
@@ -285,7 +335,7 @@ Status Run::Impl::WaitCommitted(uint64_t lsn, bool patient) {
     if (committed_lsn_.load(std::memory_order_acquire) >= lsn) return Status::OK();
     // The committer retries a failed commit every second; a patient caller gives it time.
     if (!commit_error_.ok() && (!patient || Clock::now() >= deadline)) return commit_error_;
-    if (!thread_.joinable() || stop_thread_) {
+    if (!committer_running_.load() || stop_thread_) {
       return Status::IOError("run " + sys_id_ + ": the committer stopped at LSN " +
                              std::to_string(committed_lsn_.load()) + " before LSN " +
                              std::to_string(lsn));
@@ -305,28 +355,28 @@ Status Run::Impl::Wait() {
 }
 
 Status Run::Impl::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_ && !thread_.joinable() && writer_ == nullptr) return Status::OK();
-  }
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);  // one Stop at a time; later ones return
+  if (stop_done_) return stop_result_;
   Status result;
-  if (options_.mode != Mode::kReadOnly) {
-    bool first_stop;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      first_stop = !stopped_;
-    }
-    if (first_stop) {
-      auto r = Log(wal::RecordType::SetRunState, [&](wal::RecordBuilder& rb, engine::RunModel&) {
-        auto& b = rb.builder();
-        return rb.Finish(wal::CreateSetRunState(b, wal::RunState::Inactive, NowMicros()));
-      });
-      if (!r.ok()) result = r.status();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stopped_ = true;
-      }
-    }
+  const bool writable = options_.mode != Mode::kReadOnly;
+  if (writable && started_) {
+    // The end of the run is the log's last record: stopped_ is set with it.
+    auto r = Log(
+        wal::RecordType::SetRunState,
+        [&](wal::RecordBuilder& rb, engine::RunModel&) {
+          auto& b = rb.builder();
+          return rb.Finish(wal::CreateSetRunState(b, wal::RunState::Inactive, NowMicros()));
+        },
+        /*final=*/true);
+    if (!r.ok()) result = r.status();
+  }
+  {
+    // Calls still in flight use the log writer (sync mode syncs after the lock): wait.
+    std::unique_lock<std::mutex> lock(mu_);
+    stopped_ = true;
+    idle_cv_.wait(lock, [&] { return inflight_ == 0; });
+  }
+  if (writable && started_) {
     Status waited = WaitCommitted(logged_lsn_.load(), /*patient=*/true);
     if (result.ok()) result = waited;
   }
@@ -337,18 +387,25 @@ Status Run::Impl::Stop() {
       work_cv_.notify_all();
     }
     thread_.join();
+    committer_running_ = false;
   }
   reader_.reset();
-  if (store_ != nullptr && store_->mode() == engine::StoreMode::kPrimary) {
-    Status flushed = store_->Flush();
+  if (started_ && store_ != nullptr && store_->mode() == engine::StoreMode::kPrimary) {
+    Status flushed = SyncLogThenFlush();
     if (result.ok()) result = flushed;
   }
   if (writer_ != nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(flush_hook_mu_);
+      flush_hook_writer_ = nullptr;
+    }
     Status closed = writer_->Close();
     if (result.ok()) result = closed;
     writer_.reset();
   }
   // The run's lock stays until the run is destroyed: its database is still open for reads.
+  stop_done_ = true;
+  stop_result_ = result;
   return result;
 }
 
@@ -380,6 +437,7 @@ RunStats Run::Impl::stats() const {
 }
 
 void Run::Impl::StartCommitter() {
+  committer_running_ = true;
   thread_ = std::thread([this] { CommitLoop(); });
 }
 
@@ -429,10 +487,11 @@ void Run::Impl::CommitLoop() {
       ++n;
       if (writer_ == nullptr) {
         // Debug: the payload lives in the queue; commit before dropping it.
+        // After a failed commit the record stays queued and is applied again on retry.
         error = committer_->Commit();
+        if (!error.ok()) break;
         std::lock_guard<std::mutex> q(queue_mu_);
         queue_.pop_front();
-        if (!error.ok()) break;
       }
     }
     if (error.ok()) error = committer_->Commit();
@@ -447,6 +506,7 @@ void Run::Impl::CommitLoop() {
       if (stop_thread_) return;
       lock.unlock();
       reader_.reset();
+      // Until a reload succeeds, the committer refuses work and this loop retries it.
       if (committer_->Reload().ok()) {
         committed_lsn_ = committer_->applied_lsn();
         std::lock_guard<std::mutex> relock(cmu_);
@@ -462,7 +522,7 @@ void Run::Impl::CommitLoop() {
       done_cv_.notify_all();
     }
     if (unflushed && Clock::now() - last_flush >= options_.flush_interval) {
-      Status s = store_->Flush();
+      Status s = SyncLogThenFlush();
       last_flush = Clock::now();
       unflushed = !s.ok();
     }

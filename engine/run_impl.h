@@ -37,7 +37,8 @@ class Run::Impl {
   // Builds a payload under the admission lock (with the eager model, e.g. for default
   // steps), checks it, logs it, applies it to the model. Returns the LSN.
   using Builder = std::function<std::span<const uint8_t>(wal::RecordBuilder&, engine::RunModel&)>;
-  Result<uint64_t> Log(wal::RecordType type, const Builder& build);
+  // `final`: the run's last record (Stop); no call is admitted after it.
+  Result<uint64_t> Log(wal::RecordType type, const Builder& build, bool final = false);
 
   // Waits until everything logged before the call is committed; then reads see it.
   Status WaitForReads();
@@ -64,6 +65,11 @@ class Run::Impl {
   Status OpenReadOnly(engine::Repository* repo);
   Status OpenDebug(engine::Repository* repo);
   Status CatchUp();  // commits everything the WAL holds beyond the applied LSN
+  // Syncs the log, then flushes RocksDB: a flushed applied LSN never passes the log's
+  // durable end (the committer flushes the same way).
+  Status SyncLogThenFlush();
+  // RocksDB's flush listener: syncs the log before any flush RocksDB starts on its own.
+  void SyncLogBeforeFlush();
   Status LogStartRecords(bool resumed);
   Status WaitBacklog();
   // Waits until `lsn` is committed. A commit error returns at once, or, when `patient`,
@@ -79,14 +85,24 @@ class Run::Impl {
   std::string sys_id_, uuid_, custom_run_id_, dir_;
   std::unique_ptr<LockFile> lock_;
   std::unique_ptr<wal::Writer> writer_;  // null: read-only, debug
+  std::mutex flush_hook_mu_;
+  wal::Writer* flush_hook_writer_ = nullptr;  // guarded by flush_hook_mu_
   std::unique_ptr<engine::RunStore> store_;
   std::unique_ptr<engine::Committer> committer_;
 
   // Admission: the eager model and the order of the log.
   std::mutex mu_;
-  engine::RunModel model_;      // guarded by mu_
-  wal::RecordBuilder builder_;  // guarded by mu_
-  bool stopped_ = false;        // guarded by mu_
+  engine::RunModel model_;           // guarded by mu_
+  wal::RecordBuilder builder_;       // guarded by mu_
+  bool stopped_ = false;             // guarded by mu_: no more calls are admitted
+  int inflight_ = 0;                 // guarded by mu_: admitted calls still using the writer
+  std::condition_variable idle_cv_;  // inflight_ reached 0
+  bool started_ = false;             // the open completed (set before other threads exist)
+
+  // Stop: one at a time, idempotent.
+  std::mutex stop_mu_;
+  bool stop_done_ = false;  // guarded by stop_mu_
+  Status stop_result_;      // guarded by stop_mu_
   // Written by callers (one cache line), read by the committer.
   alignas(64) std::atomic<uint64_t> logged_lsn_{0};
   std::atomic<uint64_t> logged_bytes_{0};
@@ -106,6 +122,7 @@ class Run::Impl {
   Status commit_error_;              // guarded by cmu_
   // Written by the committer (another cache line), read by callers.
   alignas(64) std::atomic<bool> committer_idle_{false};
+  std::atomic<bool> committer_running_{false};
   std::atomic<uint64_t> committed_lsn_{0};
   std::atomic<uint64_t> committed_bytes_{0};
 };

@@ -1,6 +1,7 @@
 #include "engine/store.h"
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <stdlib.h>
@@ -37,6 +38,15 @@ rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o) {
 
 std::atomic<rocksdb::Env*> test_env{nullptr};
 
+class BeforeFlush : public rocksdb::EventListener {
+ public:
+  explicit BeforeFlush(std::function<void()> fn) : fn_(std::move(fn)) {}
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { fn_(); }
+
+ private:
+  std::function<void()> fn_;
+};
+
 }  // namespace
 
 void SetStoreEnvForTesting(rocksdb::Env* env) {
@@ -55,6 +65,9 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& dir,
   db.max_log_file_size = 1 << 20;
   db.max_manifest_file_size = 4 << 20;
   db.avoid_flush_during_shutdown = false;
+  if (options.before_flush) {
+    db.listeners.push_back(std::make_shared<BeforeFlush>(options.before_flush));
+  }
   if (options.mode == StoreMode::kMemory) {
     store->mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     db.env = store->mem_env_.get();

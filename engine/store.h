@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct StoreOptions {
   StoreMode mode = StoreMode::kPrimary;
   // Memtable size per column family; a full one is flushed (atomically with the others).
   size_t write_buffer_size = 16 << 20;
+  // Called on RocksDB's thread before every flush it runs (also the ones it starts on its
+  // own when a memtable fills). The run syncs its log there.
+  std::function<void()> before_flush;
 };
 
 // Tests: the RocksDB Env of every store opened on disk after the call (nullptr: the

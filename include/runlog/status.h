@@ -120,7 +120,8 @@ class [[nodiscard]] Result {
     ThrowIfError();
     return std::get<T>(v_);
   }
-  T&& value() && {
+  // By value from a temporary: `for (auto& x : F().value())` must not dangle.
+  T value() && {
     ThrowIfError();
     return std::get<T>(std::move(v_));
   }
