@@ -115,6 +115,10 @@ Status Committer::Load() {
         model_.RestoreLastStep(
             f.id, s.summary.count > 0 ? std::optional(s.summary.last_step) : std::nullopt);
       }
+    } else if (key == kLimitsKey && value.size() == 16) {
+      RUNLOG_ASSIGN_OR_RETURN(uint64_t fields, DecodeFixed64(value.substr(0, 8), "limits"));
+      RUNLOG_ASSIGN_OR_RETURN(uint64_t bytes, DecodeFixed64(value.substr(8), "limits"));
+      model_.set_limits({fields, bytes});
     } else if (key == kNextFieldIdKey) {
       RUNLOG_ASSIGN_OR_RETURN(uint64_t next, DecodeFixed64(value, "next field id"));
       model_.schema().set_next_id(next);
@@ -130,6 +134,19 @@ Status Committer::Load() {
     if (auto* hex = std::get_if<std::string>(&atom.value)) model_.set_run_uuid(*hex);
   }
   loaded_ = true;
+  return Status::OK();
+}
+
+Status Committer::SetLimits(ModelLimits limits) {
+  if (!loaded_) return NotLoaded();
+  if (pending_records_ > 0) return Status::InvalidArgument("SetLimits inside a batch");
+  std::string value;
+  PutFixed64(limits.max_fields, &value);
+  PutFixed64(limits.max_string_bytes, &value);
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->cf(RunStore::kSchema), kLimitsKey, value);
+  RUNLOG_RETURN_IF_ERROR(store_->Write(&batch));
+  model_.set_limits(limits);
   return Status::OK();
 }
 

@@ -35,6 +35,7 @@
 namespace runlog::engine {
 
 struct CommitterOptions {
+  // The limits of a run that has none stored (SetLimits stores them).
   ModelLimits limits;
   size_t series_chunk_points = 1024;
   // Open tail chunks kept in memory across batches, in points over all series; past it the
@@ -62,6 +63,10 @@ class Committer {
   Status Commit();
   // Drops the current batch and reloads everything from the database.
   Status Reload();
+  // Records the limits later records are admitted under (stored with the run, so a catch-up
+  // by anyone, with any options, checks them as their writer did). Between batches only;
+  // flush before logging under them.
+  Status SetLimits(ModelLimits limits);
 
   bool pending() const { return pending_records_ > 0; }
   uint64_t applied_lsn() const { return applied_lsn_.load(std::memory_order_acquire); }

@@ -82,6 +82,10 @@ class RunModel {
   void set_run_uuid(std::string uuid) { run_uuid_ = std::move(uuid); }
 
   const ModelLimits& limits() const { return limits_; }
+  void set_limits(ModelLimits limits) {
+    limits_ = limits;
+    schema_.set_max_fields(limits.max_fields);
+  }
 
  private:
   Result<Plan> CheckWrite(uint16_t type, std::string_view path, FieldType field_type) const;

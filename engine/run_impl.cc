@@ -98,6 +98,10 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
                               " but the log ends at LSN " + std::to_string(writer_->last_lsn()) +
                               " (" + dir_ + "/wal lost records it had acknowledged)");
   }
+  // The log so far was committed under the limits stored with the run; from here on this
+  // opener's limits apply, stored and flushed before anything is logged under them.
+  RUNLOG_RETURN_IF_ERROR(committer_->SetLimits(CommitterOptionsFrom(options_).limits));
+  RUNLOG_RETURN_IF_ERROR(SyncLogThenFlush());
   model_ = committer_->model();
   StartCommitter();
   started_ = true;

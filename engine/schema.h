@@ -72,6 +72,7 @@ class Schema {
   // Fields that count against the limit (all but sys/).
   size_t limited_field_count() const { return limited_count_; }
   size_t max_fields() const { return max_fields_; }
+  void set_max_fields(size_t n) { max_fields_ = n; }
   // The id the next created field gets; ids only grow.
   FieldId next_id() const { return next_id_; }
   void set_next_id(FieldId id) { next_id_ = id > next_id_ ? id : next_id_; }

@@ -5,6 +5,7 @@
 //                                                        for a series its summary (below):
 //                                                        one lookup gives fetch_last
 //                  'M' "applied_lsn" / "next_field_id"   u64 little-endian
+//                  'M' "limits"                          u64 max_fields, u64 max_string_bytes
 //   scalars        field_id                              atom: u8 type, then f64 / i64 /
 //                                                        u8 / bytes / i64 micros
 //                  field_id member                       "" (a StringSet member)
@@ -34,6 +35,8 @@ namespace runlog::engine {
 inline constexpr char kFieldPrefix = 'F';
 inline constexpr std::string_view kAppliedLsnKey = "Mapplied_lsn";
 inline constexpr std::string_view kNextFieldIdKey = "Mnext_field_id";
+// The limits the run's records were admitted under: u64 max_fields, u64 max_string_bytes.
+inline constexpr std::string_view kLimitsKey = "Mlimits";
 
 std::string FieldKey(std::string_view path);
 std::string IdKey(FieldId id);                             // scalars / files: the field itself

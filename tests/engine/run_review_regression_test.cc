@@ -192,5 +192,36 @@ TEST(RunReviewRegression, ASecondCreateRunRecordCannotRewriteTheRunsIdentity) {
   EXPECT_EQ(errors[0].record_type, "CreateRun");
 }
 
+TEST(RunReviewRegression, ACatchUpChecksTheLimitsTheWriterAdmittedUnder) {
+  test::TempDir tmp;
+  auto repo = Repository::Open(tmp.Sub("repo")).value();
+  std::string id;
+  const std::string big(1536 << 10, 'x');  // 1.5 MiB: over the default 1 MiB limit
+  {
+    auto run = repo->StartRun({.max_string_bytes = 2 << 20}).value();
+    id = run->sys_id();
+    ASSERT_TRUE(run->AssignString("notes/first", big).ok());
+    ASSERT_TRUE(run->Stop().ok());
+  }
+  {
+    // What the writer logged just before it died, not committed yet.
+    wal::WriterOptions o;
+    o.create_if_missing = false;
+    auto log = wal::Writer::Open(RunDir(*repo, id) + "/wal", o).value();
+    wal::RecordBuilder rb;
+    ASSERT_TRUE(log->Append(static_cast<uint16_t>(wal::RecordType::AssignString),
+                            rb.AssignString("notes/big", big))
+                    .ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  auto reader = repo->StartRun({.mode = Mode::kReadOnly, .resume = id}).value();  // defaults
+  EXPECT_EQ((*reader)["notes/big"].Fetch<std::string>().value().size(), big.size());
+  EXPECT_TRUE(reader->RejectedOperations().value().empty());
+  reader.reset();
+  // A writer with other limits applies them from its open on.
+  auto writer = repo->StartRun({.resume = id}).value();
+  EXPECT_TRUE(writer->AssignString("notes/third", big).status().Is(Code::kValueTooLarge));
+}
+
 }  // namespace
 }  // namespace runlog
