@@ -76,10 +76,10 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   wo.run_id = info.uuid;
   wo.segment_size = options_.segment_size;
   wo.sync_interval = options_.sync_interval;
-  // Sync mode syncs after the admission lock is released, so that concurrent callers
-  // share one fdatasync (group commit).
+  // Sync mode: each append returns once synced (fdatasync), under the admission lock, so
+  // sync-mode callers are serialised, one sync each.
   wo.durability =
-      options_.mode == Mode::kSync ? wal::Durability::kNone : wal::Durability::kInterval;
+      options_.mode == Mode::kSync ? wal::Durability::kSync : wal::Durability::kInterval;
   wo.create_if_missing = false;
   wo.fs = repo->fs();
   RUNLOG_ASSIGN_OR_RETURN(writer_, wal::Writer::Open(dir_ + "/wal", wo));
@@ -300,7 +300,6 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     logged_bytes_.fetch_add(wal::AlignedRecordSize(payload.size()), std::memory_order_relaxed);
     logged_lsn_.store(lsn, std::memory_order_seq_cst);
     if (final) stopped_ = true;
-    if (options_.mode == Mode::kSync) ++inflight_;  // it uses the writer after the lock
   }
   // Waking the committer per call would cost a context switch per call: it is woken when
   // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
@@ -309,15 +308,9 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     NotifyCommitter();
   }
   if (options_.mode == Mode::kSync) {
-    Status synced = writer_->Sync();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--inflight_ == 0) idle_cv_.notify_all();
-    }
-    RUNLOG_RETURN_IF_ERROR(synced);
-    // Durable now: the operation will be committed even if the commit fails for the moment
-    // (it retries from the log); an error here would invite a duplicate retry. Wait()
-    // reports a commit error.
+    // Durable already: the operation will be committed even if the commit fails for the
+    // moment (it retries from the log); an error here would invite a duplicate retry.
+    // Wait() reports a commit error.
     (void)WaitCommitted(lsn);
   }
   return lsn;
@@ -375,10 +368,9 @@ Status Run::Impl::Stop() {
     if (!r.ok()) result = r.status();
   }
   {
-    // Calls still in flight use the log writer (sync mode syncs after the lock): wait.
-    std::unique_lock<std::mutex> lock(mu_);
+    // Calls use the log writer only under mu_: once admission is closed, none is left.
+    std::lock_guard<std::mutex> lock(mu_);
     stopped_ = true;
-    idle_cv_.wait(lock, [&] { return inflight_ == 0; });
   }
   if (writable && started_) {
     Status waited = WaitCommitted(logged_lsn_.load(), /*patient=*/true);

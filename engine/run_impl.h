@@ -92,12 +92,10 @@ class Run::Impl {
 
   // Admission: the eager model and the order of the log.
   std::mutex mu_;
-  engine::RunModel model_;           // guarded by mu_
-  wal::RecordBuilder builder_;       // guarded by mu_
-  bool stopped_ = false;             // guarded by mu_: no more calls are admitted
-  int inflight_ = 0;                 // guarded by mu_: admitted calls still using the writer
-  std::condition_variable idle_cv_;  // inflight_ reached 0
-  bool started_ = false;             // the open completed (set before other threads exist)
+  engine::RunModel model_;      // guarded by mu_
+  wal::RecordBuilder builder_;  // guarded by mu_
+  bool stopped_ = false;        // guarded by mu_: no more calls are admitted
+  bool started_ = false;        // the open completed (set before other threads exist)
 
   // Stop: one at a time, idempotent.
   std::mutex stop_mu_;
