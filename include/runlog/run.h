@@ -39,7 +39,10 @@ namespace runlog {
 enum class Mode {
   kAsync,     // default: a call returns once the operation is in the log (survives kill -9);
               //   the log is synced every sync_interval; commit runs in the background
-  kSync,      // a call returns once the operation is durable (fdatasync) and committed
+  kSync,      // a call returns once the operation is durable (fdatasync) and committed;
+              //   callers are serialised, one sync each. If the commit is failing at that
+              //   moment the call still succeeds (the operation is durable and is committed
+              //   when the commit recovers); Wait() reports the commit error
   kOffline,   // as kAsync; the run is never shipped to a sync target
   kReadOnly,  // every write is ReadOnly; reads see what the run's writer committed
   kDebug,     // in memory: nothing is written to disk, everything is checked and readable
