@@ -18,6 +18,10 @@ using Clock = std::chrono::steady_clock;
 // long an async commit may lag when nobody waits for it.
 constexpr uint64_t kWakeRecords = 4096;
 constexpr std::chrono::milliseconds kCommitterTick{10};
+// Log bytes per commit batch at most, whatever commit_batch_records says: a batch and the
+// series tails it gathers are held in memory until written (65,536 records of 1,000
+// points would be 1.5 GiB).
+constexpr uint64_t kMaxBatchBytes = 32ull << 20;
 
 engine::CommitterOptions CommitterOptionsFrom(const RunOptions& o) {
   engine::CommitterOptions c;
@@ -116,11 +120,17 @@ Status Run::Impl::CatchUp() {
   RUNLOG_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(dir_ + "/wal", ro));
   wal::Record rec;
   size_t n = 0;
+  uint64_t bytes = 0;
   for (;;) {
     RUNLOG_ASSIGN_OR_RETURN(bool more, reader->Next(&rec));
     if (!more) break;
     (void)committer_->Add({rec.lsn, rec.type, rec.payload});
-    if (++n % options_.commit_batch_records == 0) RUNLOG_RETURN_IF_ERROR(committer_->Commit());
+    bytes += rec.payload.size();
+    if (++n >= options_.commit_batch_records || bytes >= kMaxBatchBytes) {
+      RUNLOG_RETURN_IF_ERROR(committer_->Commit());
+      n = 0;
+      bytes = 0;
+    }
   }
   RUNLOG_RETURN_IF_ERROR(committer_->Commit());
   committed_lsn_ = committer_->applied_lsn();
@@ -476,7 +486,7 @@ void Run::Impl::CommitLoop() {
     // The target is read once per batch: the writers' counter is a contended cache line.
     const uint64_t target = logged_lsn_.load(std::memory_order_seq_cst);
     const uint64_t start = committed_lsn_.load(std::memory_order_relaxed);
-    while (n < options_.commit_batch_records && start + n < target) {
+    while (n < options_.commit_batch_records && bytes < kMaxBatchBytes && start + n < target) {
       if (!NextRecord(&rec, &error)) break;
       (void)committer_->Add({rec.lsn, rec.type, rec.payload});
       bytes += wal::AlignedRecordSize(rec.payload.size());
