@@ -93,14 +93,13 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "format/records.h"
 #include "format/wal_writer.h"
 #include "runlog/runlog.h"
 
 namespace runlog::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr size_t kCurvePoints = 1 << 20;  // the table of values every benchmark cycles through
 constexpr int64_t kBaseTimestampUs = 1'764'408'846'000'000;
@@ -110,13 +109,6 @@ constexpr int kLastSeries = 100;              // BM_FetchLast's series ...
 constexpr int64_t kLastSeriesPoints = 1000;   // ... of this many points each
 constexpr size_t kRawChunkPoints = 1024;      // the RocksDB baselines' chunk
 constexpr char kRecoverChildFlag[] = "--runlog-recover-child";
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-double Millis(Clock::duration d) {
-  return Seconds(d) * 1e3;
-}
 
 // A failure outside the measured calls (setup, Wait, Stop) throws; Guarded() turns it into
 // SkipWithError for that benchmark alone, so one engine bug does not cost the other figures.
@@ -147,71 +139,6 @@ void Guarded(benchmark::State& state) {
 #define RUNLOG_BENCHMARK(fn)                                               \
   [[maybe_unused]] benchmark::internal::Benchmark* const fn##_registered = \
       benchmark::RegisterBenchmark(#fn, Guarded<fn>)
-
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/runlog_engine_bench.XXXXXX";
-    if (::mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp under /tmp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Flushes the dirty data earlier benchmarks (and their directory removals) left behind, so
-// that its write-back does not land in the next timed region. Called outside timed code.
-void QuiesceDisk() {
-  ::sync();
-}
-
-double PeakRssMb() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
-}
-
-// Resets the kernel's resident-size high-water mark of this process (Linux >= 4.0), so
-// that BenchRssMb() reports the peak of the current benchmark alone.
-void ResetBenchRss() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
-
-double BenchRssMb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-  }
-  return 0;
-}
-
-// Blocks allocated to the regular files under `dir` (what `du` reports), 0 when missing.
-// With `sst_only`, RocksDB's table files alone.
-uint64_t DiskBytes(const std::string& dir, bool sst_only = false) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    const std::string path = it->path().string();
-    if (sst_only && !path.ends_with(".sst")) continue;
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      total += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
-  }
-  return total;
-}
 
 // A training curve: float32 losses decaying from 2.5 with a little noise, kCurvePoints long
 // (like series_bench's "training curve", which the chunk codec stores in ~5.7 B/point).
@@ -276,61 +203,13 @@ void StopAndReportBytes(BenchRun& b, double points, benchmark::State& state) {
   state.counters["wal_bytes_per_point"] = static_cast<double>(DiskBytes(dir + "/wal")) / points;
   state.counters["db_bytes_per_point"] = static_cast<double>(DiskBytes(dir + "/db")) / points;
   state.counters["sst_bytes_per_point"] =
-      static_cast<double>(DiskBytes(dir + "/db", /*sst_only=*/true)) / points;
+      static_cast<double>(DiskBytes(dir + "/db", ".sst")) / points;
 }
 
 void ReportRss(benchmark::State& state) {
-  state.counters["peak_rss_mb"] = PeakRssMb();
-  state.counters["bench_rss_mb"] = BenchRssMb();
+  state.counters["peak_rss_mb"] = static_cast<double>(PeakRssBytes()) / (1 << 20);
+  state.counters["bench_rss_mb"] = static_cast<double>(BenchRssBytes()) / (1 << 20);
 }
-
-// While it lives, the other threads of this process (the run's committer among them) run
-// only when the calling thread does not: every thread is pinned to the caller's CPU and the
-// others are put under SCHED_IDLE. The way to build an uncommitted backlog through the
-// public API. The destructor puts every thread back under SCHED_OTHER with the process's
-// original CPU mask (root, or CAP_SYS_NICE, is needed for that).
-class StarveOtherThreads {
- public:
-  StarveOtherThreads() {
-    if (::sched_getaffinity(0, sizeof original_, &original_) != 0) {
-      throw std::runtime_error("sched_getaffinity failed");
-    }
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(::sched_getcpu(), &one);
-    const pid_t self = ::gettid();
-    for (pid_t tid : Threads()) {
-      (void)::sched_setaffinity(tid, sizeof one, &one);  // a thread may have exited
-      const sched_param param{};
-      if (tid != self) (void)::sched_setscheduler(tid, SCHED_IDLE, &param);
-    }
-  }
-  ~StarveOtherThreads() noexcept(false) {
-    bool ok = true;
-    for (pid_t tid : Threads()) {  // threads started meanwhile inherited SCHED_IDLE too
-      const sched_param param{};
-      if (::sched_getscheduler(tid) == SCHED_IDLE) {
-        ok &= ::sched_setscheduler(tid, SCHED_OTHER, &param) == 0;
-      }
-      (void)::sched_setaffinity(tid, sizeof original_, &original_);
-    }
-    if (!ok) throw std::runtime_error("restoring SCHED_OTHER failed: needs CAP_SYS_NICE");
-  }
-  StarveOtherThreads(const StarveOtherThreads&) = delete;
-  StarveOtherThreads& operator=(const StarveOtherThreads&) = delete;
-
- private:
-  static std::vector<pid_t> Threads() {
-    std::vector<pid_t> tids;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-      tids.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
-    }
-    return tids;
-  }
-
-  cpu_set_t original_;
-};
 
 // ---- the logging benchmarks ----------------------------------------------------------------
 // Shared shape: a fresh run per benchmark function call (untimed setup); the loop logs;
@@ -547,7 +426,7 @@ SeriesFixture& Series() {
     const auto points = static_cast<double>(kSeriesPoints);
     fx->wal_bytes_per_point = static_cast<double>(DiskBytes(dir + "/wal")) / points;
     fx->db_bytes_per_point = static_cast<double>(DiskBytes(dir + "/db")) / points;
-    fx->sst_bytes_per_point = static_cast<double>(DiskBytes(dir + "/db", true)) / points;
+    fx->sst_bytes_per_point = static_cast<double>(DiskBytes(dir + "/db", ".sst")) / points;
     RunOptions read;
     read.mode = Mode::kReadOnly;
     read.resume = fx->writer.run->sys_id();
@@ -881,7 +760,7 @@ void BM_Baseline_RocksDBChunkPut(benchmark::State& state) {
   state.SetItemsProcessed(points);
   CheckRocks(db->Flush(rocksdb::FlushOptions()), "flush");
   state.counters["sst_bytes_per_point"] =
-      static_cast<double>(DiskBytes(tmp.path() + "/db", true)) / static_cast<double>(points);
+      static_cast<double>(DiskBytes(tmp.path() + "/db", ".sst")) / static_cast<double>(points);
   CheckRocks(db->Close(), "close");
   ReportRss(state);
 }

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "format/log_format.h"
 #include "format/records.h"
 #include "format/segment.h"
@@ -37,6 +38,10 @@
 
 namespace runlog::wal {
 namespace {
+
+using bench::PeakRssBytes;
+using bench::QuiesceDisk;
+using bench::TempDir;
 
 constexpr char kSeriesPath[] = "train/loss";
 constexpr uint64_t kSegmentSize = 64ull << 20;
@@ -58,42 +63,13 @@ T ValueOrDie(Result<T> result, const char* what) {
   return std::move(result).value();
 }
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/runlog_wal_bench.XXXXXX";
-    if (::mkdtemp(name) == nullptr) {
-      std::perror("wal_bench: mkdtemp");
-      std::abort();
-    }
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // The WAL directory inside; Writer::Open creates it.
-  std::string wal_dir() const { return path_ + "/wal"; }
-
- private:
-  std::string path_;
-};
-
-// Flushes the dirty data and pending block discards that earlier benchmarks (and their
-// directory removals) left behind, so that their write-back does not land in the next
-// benchmark's timed loop. Called during setup, outside the timed region.
-void QuiesceDisk() {
-  ::sync();
+double PeakRssMb() {
+  return static_cast<double>(PeakRssBytes()) / (1 << 20);
 }
 
-double PeakRssMb() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+// The WAL directory of a scratch directory; Writer::Open creates it.
+std::string WalDir(const TempDir& dir) {
+  return dir.path() + "/wal";
 }
 
 RunId BenchRunId() {
@@ -136,7 +112,7 @@ void BM_WalAppend(benchmark::State& state) {
   QuiesceDisk();
   TempDir tmp;
   const Durability durability = state.range(1) == 0 ? Durability::kNone : Durability::kInterval;
-  std::unique_ptr<Writer> writer = OpenWriter(tmp.wal_dir(), durability);
+  std::unique_ptr<Writer> writer = OpenWriter(WalDir(tmp), durability);
   RecordBuilder builder;
   const std::vector<FloatPoint> points = MakePoints(points_per_record);
   const size_t record_bytes = AlignedRecordSize(builder.AppendFloats(kSeriesPath, points).size());
@@ -198,7 +174,7 @@ void AppendFromThreads(benchmark::State& state, Durability durability) {
   if (state.thread_index() == 0) {
     QuiesceDisk();
     log.dir = std::make_unique<TempDir>();
-    log.writer = OpenWriter(log.dir->wal_dir(), durability);
+    log.writer = OpenWriter(WalDir(*log.dir), durability);
   }
   RecordBuilder builder;  // one per thread
   const std::vector<FloatPoint> points = MakePoints(1);
@@ -262,7 +238,7 @@ std::string PrepareReadLog() {
   std::unique_ptr<TempDir>& dir = ReadLogDir();
   if (dir == nullptr) {
     dir = std::make_unique<TempDir>();
-    std::unique_ptr<Writer> writer = OpenWriter(dir->wal_dir(), Durability::kNone);
+    std::unique_ptr<Writer> writer = OpenWriter(WalDir(*dir), Durability::kNone);
     RecordBuilder builder;
     for (int64_t i = 0; i < kReadLogRecords; ++i) {
       const FloatPoint point(static_cast<double>(i), kBaseTimestampUs + i,
@@ -274,7 +250,7 @@ std::string PrepareReadLog() {
     CheckOk(writer->Close(), "close the read benchmark's log");
     QuiesceDisk();
   }
-  return dir->wal_dir();
+  return WalDir(*dir);
 }
 
 void RemoveReadLog() {
@@ -348,7 +324,7 @@ BENCHMARK(BM_Baseline_EncodeHashCopy)->UseRealTime();
 void BM_Baseline_PageCacheCopy(benchmark::State& state) {
   QuiesceDisk();
   TempDir tmp;
-  std::filesystem::create_directories(tmp.wal_dir());
+  std::filesystem::create_directories(WalDir(tmp));
   FileSystem* fs = FileSystem::Default();
   uint8_t record[96];
   std::memset(record, 0x5a, sizeof record);
@@ -363,7 +339,7 @@ void BM_Baseline_PageCacheCopy(benchmark::State& state) {
   for (auto _ : state) {
     if (offset + sizeof record > kSegmentSize) {
       close_file();
-      const std::string path = tmp.wal_dir() + "/" + std::to_string(file_no++);
+      const std::string path = WalDir(tmp) + "/" + std::to_string(file_no++);
       fd = ValueOrDie(fs->Open(path, O_RDWR | O_CREAT), "create a file");
       CheckOk(fs->Allocate(fd, path, kSegmentSize), "allocate");
       base = static_cast<uint8_t*>(ValueOrDie(fs->Map(fd, path, kSegmentSize, true), "map"));
@@ -383,9 +359,9 @@ BENCHMARK(BM_Baseline_PageCacheCopy)->UseRealTime();
 void BM_Baseline_DiskWrite(benchmark::State& state) {
   QuiesceDisk();
   TempDir tmp;
-  std::filesystem::create_directories(tmp.wal_dir());
+  std::filesystem::create_directories(WalDir(tmp));
   FileSystem* fs = FileSystem::Default();
-  const std::string path = tmp.wal_dir() + "/data";
+  const std::string path = WalDir(tmp) + "/data";
   int fd = ValueOrDie(fs->Open(path, O_RDWR | O_CREAT), "create a file");
   std::vector<uint8_t> chunk(4 << 20, 0x5a);
   uint64_t offset = 0;

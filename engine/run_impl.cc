@@ -80,10 +80,11 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   wo.run_id = info.uuid;
   wo.segment_size = options_.segment_size;
   wo.sync_interval = options_.sync_interval;
-  // Sync mode: each append returns once synced (fdatasync), under the admission lock, so
-  // sync-mode callers are serialised, one sync each.
+  // Sync mode: the append is not synced under the admission lock; the caller syncs after
+  // it (Log), where the writer's group commit lets one fdatasync cover every caller that
+  // appended meanwhile.
   wo.durability =
-      options_.mode == Mode::kSync ? wal::Durability::kSync : wal::Durability::kInterval;
+      options_.mode == Mode::kSync ? wal::Durability::kNone : wal::Durability::kInterval;
   wo.create_if_missing = false;
   wo.fs = repo->fs();
   RUNLOG_ASSIGN_OR_RETURN(writer_, wal::Writer::Open(dir_ + "/wal", wo));
@@ -285,6 +286,7 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
   RUNLOG_RETURN_IF_ERROR(WaitBacklog());
   const uint16_t t = static_cast<uint16_t>(type);
   uint64_t lsn;
+  std::shared_lock<std::shared_mutex> syncing;  // sync mode: held while this call syncs
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::InvalidArgument("run " + sys_id_ + " is stopped");
@@ -310,6 +312,19 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     logged_bytes_.fetch_add(wal::AlignedRecordSize(payload.size()), std::memory_order_relaxed);
     logged_lsn_.store(lsn, std::memory_order_seq_cst);
     if (final) stopped_ = true;
+    // Taken before the admission lock is let go: Stop closes the writer only after every
+    // caller admitted before it has finished its sync.
+    if (options_.mode == Mode::kSync) syncing = std::shared_lock<std::shared_mutex>(syncers_);
+  }
+  if (options_.mode == Mode::kSync) {
+    // Group commit: callers that appended while another's fdatasync ran share the next one.
+    // A failed sync leaves the operation logged but of unknown durability, and the log
+    // refuses every later write (reopen the run to recover): the caller must know.
+    Status synced = writer_->Sync();
+    syncing.unlock();
+    RUNLOG_RETURN_IF_ERROR(synced.WithContext(
+        "run " + sys_id_ + ": LSN " + std::to_string(lsn) +
+        " was logged but syncing the log failed; its durability is unknown"));
   }
   // Waking the committer per call would cost a context switch per call: it is woken when
   // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
@@ -382,6 +397,8 @@ Status Run::Impl::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopped_ = true;
   }
+  // Sync-mode callers admitted before stopped_ may still be syncing the log.
+  { std::unique_lock<std::shared_mutex> no_syncers(syncers_); }
   if (writable && started_) {
     Status waited = WaitCommitted(logged_lsn_.load(), /*patient=*/true);
     if (result.ok()) result = waited;
@@ -439,6 +456,9 @@ RunStats Run::Impl::stats() const {
   s.committed_lsn = committed_lsn_.load();
   s.backlog_bytes = logged_bytes_.load() - committed_bytes_.load();
   s.rejected_at_commit = committer_ != nullptr ? committer_->rejected() : 0;
+  // writer_ is reset by Stop under stop_mu_; stats() after Stop reports no syncs.
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  if (writer_ != nullptr) s.log_syncs = writer_->stats().syncs;
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
@@ -94,11 +95,14 @@ class Run::Impl {
   std::mutex mu_;
   engine::RunModel model_;      // guarded by mu_
   wal::RecordBuilder builder_;  // guarded by mu_
+  // Sync mode: shared by each call while it syncs the log outside mu_; Stop takes it
+  // exclusively before it closes the writer.
+  std::shared_mutex syncers_;
   bool stopped_ = false;        // guarded by mu_: no more calls are admitted
   bool started_ = false;        // the open completed (set before other threads exist)
 
   // Stop: one at a time, idempotent.
-  std::mutex stop_mu_;
+  mutable std::mutex stop_mu_;
   bool stop_done_ = false;  // guarded by stop_mu_
   Status stop_result_;      // guarded by stop_mu_
   // Written by callers (one cache line), read by the committer.

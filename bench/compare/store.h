@@ -97,10 +97,10 @@ class System {
 
 // The systems, each defined in its own file.
 std::unique_ptr<System> MakeRunlogSystem();
-std::unique_ptr<System> MakeJsonlQueueSystem();     // jsonl_queue.cc
-std::unique_ptr<System> MakeSqliteOpsSystem();      // sqlite_systems.cc
-std::unique_ptr<System> MakeSqliteRowsSystem();     // sqlite_systems.cc
-std::unique_ptr<System> MakeTfrecordSystem();       // tfrecord.cc
+std::unique_ptr<System> MakeJsonlQueueSystem();       // jsonl_queue.cc
+std::unique_ptr<System> MakeSqliteOpsSystem();        // sqlite_systems.cc
+std::unique_ptr<System> MakeSqliteRowsSystem();       // sqlite_systems.cc
+std::unique_ptr<System> MakeTfrecordSystem();         // tfrecord.cc
 std::unique_ptr<System> MakeRocksdbPerPointSystem();  // rocksdb_per_point.cc
 
 }  // namespace runlog::compare

@@ -1,5 +1,7 @@
 // The contract of store.h, checked the same way against every system of runlog-compare: a
 // baseline that loses, reorders or mixes up points would make every ratio meaningless.
+#include "bench/compare/store.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "bench/compare/store.h"
 #include "tests/util/temp_dir.h"
 
 namespace runlog::compare {
@@ -23,12 +24,9 @@ struct SystemCase {
 };
 
 const SystemCase kSystems[] = {
-    {"runlog", MakeRunlogSystem},
-    {"jsonl_queue", MakeJsonlQueueSystem},
-    {"sqlite_ops", MakeSqliteOpsSystem},
-    {"sqlite_rows", MakeSqliteRowsSystem},
-    {"tfrecord", MakeTfrecordSystem},
-    {"rocksdb_per_point", MakeRocksdbPerPointSystem},
+    {"runlog", MakeRunlogSystem},        {"jsonl_queue", MakeJsonlQueueSystem},
+    {"sqlite_ops", MakeSqliteOpsSystem}, {"sqlite_rows", MakeSqliteRowsSystem},
+    {"tfrecord", MakeTfrecordSystem},    {"rocksdb_per_point", MakeRocksdbPerPointSystem},
 };
 
 Point P(int64_t step, double value) {
@@ -112,8 +110,7 @@ TEST_P(StoreContract, RunsInOneDirectoryStayApart) {
   for (int run = 0; run < 3; ++run) {
     std::unique_ptr<Store> r = system_->Open(dir_.path(), "run-" + std::to_string(run));
     EXPECT_EQ(r->ReadFloat("params/lr"), run);
-    ExpectPoints(r->ReadSeries("m", 0, 10), 0, 10,
-                 [run](int64_t s) { return run * 100.0 + s; });
+    ExpectPoints(r->ReadSeries("m", 0, 10), 0, 10, [run](int64_t s) { return run * 100.0 + s; });
   }
 }
 

@@ -40,7 +40,8 @@ enum class Mode {
   kAsync,     // default: a call returns once the operation is in the log (survives kill -9);
               //   the log is synced every sync_interval; commit runs in the background
   kSync,      // a call returns once the operation is durable (fdatasync) and committed;
-              //   callers are serialised, one sync each. If the commit is failing at that
+              //   concurrent callers share fdatasyncs (group commit: one sync covers every
+              //   call that appended while the previous one ran). If the commit is failing at that
               //   moment the call still succeeds (the operation is durable and is committed
               //   when the commit recovers); Wait() reports the commit error
   kOffline,   // as kAsync; the run is never shipped to a sync target
@@ -96,6 +97,8 @@ struct RunStats {
   uint64_t committed_lsn = 0;  // last LSN applied to RocksDB
   uint64_t backlog_bytes = 0;  // log bytes not yet committed
   uint64_t rejected_at_commit = 0;
+  uint64_t log_syncs = 0;      // fdatasyncs of the log so far (sync mode: fewer than calls
+                               //   when concurrent callers shared them)
 };
 
 class Run;

@@ -1,0 +1,101 @@
+#include "bench/bench_util.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace runlog::bench {
+
+TempDir::TempDir(const std::string& tag) {
+  std::string name = "/tmp/runlog_" + tag + ".XXXXXX";
+  if (::mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp " + name + " failed");
+  path_ = name;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void QuiesceDisk() {
+  ::sync();
+}
+
+uint64_t DiskBytes(const std::string& dir, const std::string& suffix) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string path = it->path().string();
+    if (!suffix.empty() && !path.ends_with(suffix)) continue;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+  }
+  return total;
+}
+
+uint64_t PeakRssBytes() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+}
+
+void ResetBenchRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+uint64_t BenchRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  }
+  return 0;
+}
+
+StarveOtherThreads::StarveOtherThreads() {
+  if (::sched_getaffinity(0, sizeof original_, &original_) != 0) {
+    throw std::runtime_error("sched_getaffinity failed");
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(::sched_getcpu(), &one);
+  const pid_t self = ::gettid();
+  for (pid_t tid : Threads()) {
+    (void)::sched_setaffinity(tid, sizeof one, &one);  // a thread may have exited
+    const sched_param param{};
+    if (tid != self) (void)::sched_setscheduler(tid, SCHED_IDLE, &param);
+  }
+}
+
+StarveOtherThreads::~StarveOtherThreads() noexcept(false) {
+  bool ok = true;
+  for (pid_t tid : Threads()) {  // threads started meanwhile inherited SCHED_IDLE too
+    const sched_param param{};
+    if (::sched_getscheduler(tid) == SCHED_IDLE) {
+      ok &= ::sched_setscheduler(tid, SCHED_OTHER, &param) == 0;
+    }
+    (void)::sched_setaffinity(tid, sizeof original_, &original_);
+  }
+  if (!ok) throw std::runtime_error("restoring SCHED_OTHER failed: needs CAP_SYS_NICE");
+}
+
+std::vector<pid_t> StarveOtherThreads::Threads() {
+  std::vector<pid_t> tids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    tids.push_back(static_cast<pid_t>(std::stol(entry.path().filename().string())));
+  }
+  return tids;
+}
+
+}  // namespace runlog::bench

@@ -1,0 +1,73 @@
+// What every benchmark binary in bench/ needs around the code it measures: scratch
+// directories, disk usage, peak memory, a quiet disk, and a way to starve background threads.
+#pragma once
+
+#include <sched.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace runlog::bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+inline double Millis(Clock::duration d) {
+  return Seconds(d) * 1e3;
+}
+
+// A fresh directory under /tmp (runlog_<tag>.XXXXXX), removed with everything in it on
+// destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "bench");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Flushes the dirty data earlier benchmarks (and their directory removals) left behind, so
+// that its write-back does not land in the next timed region. Call outside timed code.
+void QuiesceDisk();
+
+// Blocks allocated to the regular files under `dir` (what `du` reports), 0 when missing.
+// With `suffix`, only files whose name ends with it (".sst": RocksDB's tables).
+uint64_t DiskBytes(const std::string& dir, const std::string& suffix = "");
+
+// getrusage()'s ru_maxrss of this process, in bytes.
+uint64_t PeakRssBytes();
+// Resets the kernel's resident-size high-water mark of this process (Linux >= 4.0,
+// /proc/self/clear_refs), so that BenchRssBytes() reports the peak since the reset alone.
+void ResetBenchRss();
+// VmHWM: the peak resident size since the last ResetBenchRss(), in bytes. Counts
+// file-backed pages too (mmapped WAL segments).
+uint64_t BenchRssBytes();
+
+// While it lives, the other threads of this process (a run's committer among them) run only
+// when the calling thread does not: every thread is pinned to the caller's CPU and the
+// others are put under SCHED_IDLE. The way to build an uncommitted backlog through the
+// public API. The destructor puts every thread back under SCHED_OTHER with the process's
+// original CPU mask (root, or CAP_SYS_NICE, is needed for that).
+class StarveOtherThreads {
+ public:
+  StarveOtherThreads();
+  ~StarveOtherThreads() noexcept(false);
+  StarveOtherThreads(const StarveOtherThreads&) = delete;
+  StarveOtherThreads& operator=(const StarveOtherThreads&) = delete;
+
+ private:
+  static std::vector<pid_t> Threads();
+  cpu_set_t original_;
+};
+
+}  // namespace runlog::bench
