@@ -63,6 +63,15 @@ Result<std::unique_ptr<Run::Impl>> Run::Impl::Start(engine::Repository* repo,
   }
 }
 
+engine::StoreOptions Run::Impl::StoreOptionsFor(engine::StoreMode mode,
+                                                std::function<void()> before_flush) const {
+  return {.mode = mode,
+          .write_buffer_size = options_.store.write_buffer_bytes,
+          .compression = options_.store.compression,
+          .block_cache_bytes = options_.store.block_cache_bytes,
+          .before_flush = std::move(before_flush)};
+}
+
 Status Run::Impl::OpenWritable(engine::Repository* repo) {
   engine::RunInfo info;
   if (!options_.resume.empty()) {
@@ -93,7 +102,8 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   // applied LSN on disk never passes the log's durable end.
   RUNLOG_ASSIGN_OR_RETURN(
       store_,
-      engine::RunStore::Open(dir_ + "/db", {.before_flush = [this] { SyncLogBeforeFlush(); }}));
+      engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kPrimary,
+                                                           [this] { SyncLogBeforeFlush(); })));
   RUNLOG_ASSIGN_OR_RETURN(committer_,
                           engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
   RUNLOG_RETURN_IF_ERROR(CatchUp());
@@ -158,7 +168,9 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
   auto lock = LockFile::Acquire(repo->fs(), dir_ + "/LOCK", "run " + sys_id_);
   if (lock.ok()) {
     {
-      RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open(dir_ + "/db"));
+      RUNLOG_ASSIGN_OR_RETURN(
+          store_,
+          engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kPrimary)));
       RUNLOG_ASSIGN_OR_RETURN(
           committer_, engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
       RUNLOG_RETURN_IF_ERROR(CatchUp());
@@ -170,7 +182,7 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
     return lock.status();
   }
   RUNLOG_ASSIGN_OR_RETURN(
-      store_, engine::RunStore::Open(dir_ + "/db", {.mode = engine::StoreMode::kSecondary}));
+      store_, engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
   RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
   committed_lsn_ = applied;
   logged_lsn_ = applied;
@@ -183,8 +195,9 @@ Status Run::Impl::OpenDebug(engine::Repository* repo) {
   uuid_ = wal::RunIdHex(uuid);
   sys_id_ = repo->key() + "-DEBUG";
   custom_run_id_ = options_.custom_run_id;
-  RUNLOG_ASSIGN_OR_RETURN(store_, engine::RunStore::Open("/runlog-debug/" + uuid_,
-                                                         {.mode = engine::StoreMode::kMemory}));
+  RUNLOG_ASSIGN_OR_RETURN(store_,
+                          engine::RunStore::Open("/runlog-debug/" + uuid_,
+                                                 StoreOptionsFor(engine::StoreMode::kMemory)));
   RUNLOG_ASSIGN_OR_RETURN(committer_,
                           engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
   StartCommitter();
@@ -322,9 +335,9 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     // refuses every later write (reopen the run to recover): the caller must know.
     Status synced = writer_->Sync();
     syncing.unlock();
-    RUNLOG_RETURN_IF_ERROR(synced.WithContext(
-        "run " + sys_id_ + ": LSN " + std::to_string(lsn) +
-        " was logged but syncing the log failed; its durability is unknown"));
+    RUNLOG_RETURN_IF_ERROR(
+        synced.WithContext("run " + sys_id_ + ": LSN " + std::to_string(lsn) +
+                           " was logged but syncing the log failed; its durability is unknown"));
   }
   // Waking the committer per call would cost a context switch per call: it is woken when
   // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.

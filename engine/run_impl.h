@@ -63,6 +63,9 @@ class Run::Impl {
   explicit Impl(const RunOptions& options) : options_(options) {}
 
   Status OpenWritable(engine::Repository* repo);
+  // The run's StoreTuning as the store's options.
+  engine::StoreOptions StoreOptionsFor(engine::StoreMode mode,
+                                       std::function<void()> before_flush = nullptr) const;
   Status OpenReadOnly(engine::Repository* repo);
   Status OpenDebug(engine::Repository* repo);
   Status CatchUp();  // commits everything the WAL holds beyond the applied LSN
@@ -98,8 +101,8 @@ class Run::Impl {
   // Sync mode: shared by each call while it syncs the log outside mu_; Stop takes it
   // exclusively before it closes the writer.
   std::shared_mutex syncers_;
-  bool stopped_ = false;        // guarded by mu_: no more calls are admitted
-  bool started_ = false;        // the open completed (set before other threads exist)
+  bool stopped_ = false;  // guarded by mu_: no more calls are admitted
+  bool started_ = false;  // the open completed (set before other threads exist)
 
   // Stop: one at a time, idempotent.
   mutable std::mutex stop_mu_;

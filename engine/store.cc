@@ -1,5 +1,6 @@
 #include "engine/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
@@ -16,14 +17,22 @@ namespace {
 constexpr const char* kCfNames[RunStore::kCfCount] = {"schema", "scalars", "series", "files",
                                                       "errors"};
 
-rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o) {
+rocksdb::ColumnFamilyOptions CfOptions(RunStore::Cf cf, const StoreOptions& o,
+                                       const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
   c.write_buffer_size = cf == RunStore::kSeries ? o.write_buffer_size : o.write_buffer_size / 4;
   c.max_write_buffer_number = 3;
   // Series chunks are already delta/XOR encoded; LZ4 still finds the repeated structure.
-  c.compression = rocksdb::kLZ4Compression;
-  c.bottommost_compression = rocksdb::kZSTD;
+  switch (o.compression) {
+    case Compression::kLz4:
+      c.compression = rocksdb::kLZ4Compression;
+      c.bottommost_compression = rocksdb::kZSTD;
+      break;
+    case Compression::kZstd: c.compression = rocksdb::kZSTD; break;
+    case Compression::kNone: c.compression = rocksdb::kNoCompression; break;
+  }
   rocksdb::BlockBasedTableOptions t;
+  if (cache != nullptr) t.block_cache = cache;
   // Fields, summaries and atoms are read by point lookups (fetch, fetch_last): a Bloom
   // filter spares the files without the key. Series and files are range scans.
   if (cf == RunStore::kSchema || cf == RunStore::kScalars) {
@@ -74,10 +83,12 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& dir,
   } else if (rocksdb::Env* env = test_env.load()) {
     db.env = env;
   }
+  std::shared_ptr<rocksdb::Cache> cache;
+  if (options.block_cache_bytes > 0) cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kCfCount; ++i) {
-    cfs.emplace_back(kCfNames[i], CfOptions(static_cast<Cf>(i), options));
+    cfs.emplace_back(kCfNames[i], CfOptions(static_cast<Cf>(i), options, cache));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

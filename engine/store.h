@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "runlog/run.h"  // Compression
 #include "runlog/status.h"
 
 namespace runlog::engine {
@@ -31,6 +32,9 @@ struct StoreOptions {
   StoreMode mode = StoreMode::kPrimary;
   // Memtable size per column family; a full one is flushed (atomically with the others).
   size_t write_buffer_size = 16 << 20;
+  Compression compression = Compression::kLz4;
+  // One LRU cache for every column family; 0: RocksDB's own per column family.
+  size_t block_cache_bytes = 0;
   // Called on RocksDB's thread before every flush it runs (also the ones it starts on its
   // own when a memtable fills). The run syncs its log there.
   std::function<void()> before_flush;

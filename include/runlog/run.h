@@ -52,6 +52,21 @@ enum class Mode {
 // "async", "sync", "offline", "read-only", "debug".
 std::string_view ModeName(Mode mode);
 
+// Compression of the committed store's files (series chunks are delta/XOR encoded first).
+enum class Compression { kLz4, kZstd, kNone };
+
+// The committed store (one RocksDB database per run). README "Tuning" has the sweeps.
+struct StoreTuning {
+  // Memtable of the series column family (the other column families get a quarter each);
+  // a full one is flushed with the others. Default 16 MiB.
+  size_t write_buffer_bytes = 16 << 20;
+  // Default kLz4, with ZSTD for the last level's files; kZstd and kNone use that for all.
+  Compression compression = Compression::kLz4;
+  // One LRU block cache shared by the run's column families. 0 (default): RocksDB's own
+  // cache per column family (32 MiB each at most).
+  size_t block_cache_bytes = 0;
+};
+
 struct RunOptions {
   Mode mode = Mode::kAsync;
   // An existing run to open: its sys/id ("RL-7"), sys/uuid (32 hex digits) or custom run id.
@@ -89,6 +104,9 @@ struct RunOptions {
   // power loss may take (default 1 s).
   uint64_t segment_size = 64ull << 20;
   std::chrono::milliseconds sync_interval{1000};
+
+  // RocksDB settings of the run's committed store (writers and readers).
+  StoreTuning store;
 };
 
 // Counters of a run (for tuning and tests).
@@ -97,8 +115,8 @@ struct RunStats {
   uint64_t committed_lsn = 0;  // last LSN applied to RocksDB
   uint64_t backlog_bytes = 0;  // log bytes not yet committed
   uint64_t rejected_at_commit = 0;
-  uint64_t log_syncs = 0;      // fdatasyncs of the log so far (sync mode: fewer than calls
-                               //   when concurrent callers shared them)
+  uint64_t log_syncs = 0;  // fdatasyncs of the log so far (sync mode: fewer than calls
+                           //   when concurrent callers shared them)
 };
 
 class Run;
