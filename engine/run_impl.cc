@@ -329,6 +329,13 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     // caller admitted before it has finished its sync.
     if (options_.mode == Mode::kSync) syncing = std::shared_lock<std::shared_mutex>(syncers_);
   }
+  // The commit of a sync-mode call runs while its log sync does. Waking the committer per
+  // call would otherwise cost a context switch per call: it is woken when
+  // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
+  if (options_.mode == Mode::kSync || options_.mode == Mode::kDebug ||
+      lsn - committed_lsn_.load(std::memory_order_relaxed) >= kWakeRecords) {
+    NotifyCommitter();
+  }
   if (options_.mode == Mode::kSync) {
     // Group commit: callers that appended while another's fdatasync ran share the next one.
     // A failed sync leaves the operation logged but of unknown durability, and the log
@@ -338,12 +345,6 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     RUNLOG_RETURN_IF_ERROR(
         synced.WithContext("run " + sys_id_ + ": LSN " + std::to_string(lsn) +
                            " was logged but syncing the log failed; its durability is unknown"));
-  }
-  // Waking the committer per call would cost a context switch per call: it is woken when
-  // a batch's worth is waiting, by anyone waiting for the commit, or by its own timer.
-  if (options_.mode == Mode::kSync || options_.mode == Mode::kDebug ||
-      lsn - committed_lsn_.load(std::memory_order_relaxed) >= kWakeRecords) {
-    NotifyCommitter();
   }
   if (options_.mode == Mode::kSync) {
     // Durable already: the operation will be committed even if the commit fails for the
