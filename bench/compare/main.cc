@@ -46,7 +46,8 @@ struct Row {
   double items_per_second = 0;
   double bytes_per_point = 0;
   uint64_t peak_rss_bytes = 0;
-  std::string error;  // the benchmark's error, or how the child died
+  double lost_points = 0;  // W9
+  std::string error;       // the benchmark's error, or how the child died
 };
 
 // Collects the one run of the filtered benchmark.
@@ -67,6 +68,7 @@ class CaptureReporter : public benchmark::BenchmarkReporter {
       out["items_per_second"] = counter("items_per_second");
       out["bytes_per_point"] = counter("bytes_per_point");
       out["points"] = counter("points");
+      out["lost_points"] = counter("lost_points");
       out["seconds"] = run.real_accumulated_time / static_cast<double>(run.iterations);
     }
   }
@@ -136,6 +138,7 @@ Row RunChild(const std::string& self, const std::string& workload, const std::st
   } else {
     row.items_per_second = result.value("items_per_second", 0.0);
     row.bytes_per_point = result.value("bytes_per_point", 0.0);
+    row.lost_points = result.value("lost_points", 0.0);
   }
   return row;
 }
@@ -191,6 +194,10 @@ void PrintTable(const std::vector<Row>& rows, std::ostream& out) {
     std::snprintf(line, sizeof line, "%-19s %-18s %12s %11s %10s %12s\n", r.workload.c_str(),
                   r.system.c_str(), Human(r.items_per_second).c_str(), bpp, rss, ratio.c_str());
     out << line;
+    if (r.lost_points > 0) {
+      out << "    ^ lost " << static_cast<uint64_t>(r.lost_points)
+          << " acknowledged points with the process\n";
+    }
   }
 }
 
@@ -386,6 +393,7 @@ int Main(int argc, char** argv) {
                 {"items_per_second", r.items_per_second},
                 {"bytes_per_point", r.bytes_per_point},
                 {"peak_rss_bytes", r.peak_rss_bytes}};
+      if (r.workload == "W9/recover") o["lost_points"] = r.lost_points;
       if (!r.error.empty()) o["error"] = r.error;
       out.push_back(o);
     }

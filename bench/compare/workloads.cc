@@ -20,8 +20,10 @@
 //                       16,000 points in all, or what 5 s allow.
 //   W9/recover          a writer process logs 1,000-point calls until the system's files
 //                       hold 1 GiB and is killed (SIGKILL; runlog's committer starved, so the
-//                       whole log is uncommitted); timed: System::Open + ReadLast, which must
-//                       see the last point logged. Items: points recovered.
+//                       log is uncommitted, up to max_backlog_bytes); timed: System::Open +
+//                       ReadLast. Items: points recovered; acknowledged points the reopen
+//                       does not find are reported as lost_points (a disk queue's
+//                       in-process write buffer dies with the process).
 // Write workloads time everything up to their Flush() (for runlog: committed); the store
 // is then closed and the bytes of every file under the workload's directory divided by
 // the points.
@@ -113,6 +115,7 @@ struct Measured {
   double seconds = 0;
   double items = 0;
   double bytes_per_point = 0;
+  double lost_points = 0;  // W9: acknowledged before the kill, missing after the reopen
 };
 
 void Report(benchmark::State& state, const Measured& m) {
@@ -120,6 +123,7 @@ void Report(benchmark::State& state, const Measured& m) {
   state.SetItemsProcessed(static_cast<int64_t>(m.items));
   state.counters["bytes_per_point"] = m.bytes_per_point;
   state.counters["points"] = m.items;
+  state.counters["lost_points"] = m.lost_points;
 }
 
 using Body = std::function<Measured(System&, const std::string& dir)>;
@@ -423,13 +427,18 @@ Measured Recover(System& sys, const std::string& dir, uint64_t bytes, const std:
   std::unique_ptr<Store> r = sys.Open(dir, kRun);
   const Point last = r->ReadLast("train/loss");
   const double seconds = Seconds(Clock::now() - start);
-  if (last.step != report.points - 1) {
-    throw std::runtime_error("recovered up to step " + std::to_string(last.step) + " of " +
-                             std::to_string(report.points - 1));
+  // A system that buffers acknowledged writes in the process (a disk queue's write buffer)
+  // loses them with the process: reported, not hidden. Anything past the acknowledged end
+  // would be a bug in the baseline.
+  if (last.step >= report.points) {
+    throw std::runtime_error("recovered step " + std::to_string(last.step) + " but only " +
+                             std::to_string(report.points) + " points were logged");
   }
+  const int64_t recovered = last.step + 1;
   return {.seconds = seconds,
-          .items = static_cast<double>(report.points),
-          .bytes_per_point = on_disk / static_cast<double>(report.points)};
+          .items = static_cast<double>(recovered),
+          .bytes_per_point = on_disk / static_cast<double>(report.points),
+          .lost_points = static_cast<double>(report.points - recovered)};
 }
 
 }  // namespace

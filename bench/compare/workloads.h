@@ -5,6 +5,7 @@
 //   items_per_second   points (or calls, or runs: see each workload) per second
 //   bytes_per_point    bytes the system's files take on disk per point (0: not a write)
 //   points             how many items the timed part handled
+//   lost_points        W9: points acknowledged before the kill that the reopen did not find
 #pragma once
 
 #include <string>
