@@ -29,12 +29,16 @@ void QuiesceDisk() {
 }
 
 uint64_t DiskBytes(const std::string& dir, const std::string& suffix) {
+  return DiskBytesIf(dir, [&](const std::string& path) { return path.ends_with(suffix); });
+}
+
+uint64_t DiskBytesIf(const std::string& dir, const std::function<bool(const std::string&)>& keep) {
   std::error_code ec;
   uint64_t total = 0;
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     const std::string path = it->path().string();
-    if (!suffix.empty() && !path.ends_with(suffix)) continue;
+    if (!keep(path)) continue;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       total += static_cast<uint64_t>(st.st_blocks) * 512;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ void QuiesceDisk();
 // Blocks allocated to the regular files under `dir` (what `du` reports), 0 when missing.
 // With `suffix`, only files whose name ends with it (".sst": RocksDB's tables).
 uint64_t DiskBytes(const std::string& dir, const std::string& suffix = "");
+// The same over the files `keep` accepts.
+uint64_t DiskBytesIf(const std::string& dir, const std::function<bool(const std::string&)>& keep);
 
 // getrusage()'s ru_maxrss of this process, in bytes.
 uint64_t PeakRssBytes();

@@ -286,7 +286,7 @@ class JsonlQueueStore : public Store {
 
   // A reader: replays the queue now (the recovery cost).
   explicit JsonlQueueStore(fs::path run_dir)
-      : run_dir_(std::move(run_dir)), state_(Replay(run_dir_)) {}
+      : run_dir_(std::move(run_dir)), state_(Replay(run_dir_)), fresh_(true) {}
 
   ~JsonlQueueStore() override {
     if (data_) std::fclose(data_);  // flushes the buffer, as the client's close does
@@ -431,7 +431,6 @@ class JsonlQueueStore : public Store {
       Fail("write", (run_dir_ / "last_put_version").string());
     }
     version_ = version;
-    dirty_ = true;
   }
 
   void EndCall() {
@@ -444,14 +443,15 @@ class JsonlQueueStore : public Store {
     if (data_ && std::fflush(data_) != 0) Fail("write", data_path_);
   }
 
-  // The state reads are served from: replayed once for a reader; for a writer, replayed from
-  // the flushed files whenever something was written since the last replay.
+  // The state a read is served from. A disk queue has no index: every read replays the queue
+  // from disk (a reader's first read uses the replay its open did).
   const RunState& State() {
-    if (data_ && dirty_) {
-      FlushBuffers();
-      state_ = Replay(run_dir_);
-      dirty_ = false;
+    if (fresh_) {
+      fresh_ = false;
+      return state_;
     }
+    FlushBuffers();
+    state_ = Replay(run_dir_);
     return state_;
   }
 
@@ -464,8 +464,8 @@ class JsonlQueueStore : public Store {
   int put_version_fd_ = -1;
   int64_t version_ = 0;
   std::string line_;  // reused serialization buffer
-  bool dirty_ = true;
   RunState state_;
+  bool fresh_ = false;  // a reader's state_ is its open's replay, not yet used
 };
 
 class JsonlQueueSystem : public System {

@@ -127,6 +127,10 @@ class RunlogSystem : public System {
     return Start(dir, ro);
   }
 
+  bool IsLogFile(const std::string& path) const override {
+    return path.find("/wal/") != std::string::npos;
+  }
+
   std::string settings() const override {
     return "runlog defaults: async mode (fsync every 1 s, commit in the background), sync "
            "mode for synced writes; 64 MiB segments, 65,536-record commit batches, "

@@ -93,6 +93,11 @@ class System {
   // A one-line summary of the settings the baseline uses, for the table's notes and the
   // README ("page_size 4096, WAL journal, synchronous=FULL, 1,000 rows per transaction").
   virtual std::string settings() const = 0;
+
+  // True for a file under the workload's directory that is a log the system keeps beside
+  // its committed form (runlog's WAL segments): W1-W3 report bytes per point with and
+  // without them. A peer's files are all its committed form (false).
+  virtual bool IsLogFile(const std::string& /*path*/) const { return false; }
 };
 
 // The systems, each defined in its own file.

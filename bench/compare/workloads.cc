@@ -116,6 +116,7 @@ struct Measured {
   double items = 0;
   double bytes_per_point = 0;
   double lost_points = 0;  // W9: acknowledged before the kill, missing after the reopen
+  double committed_bytes_per_point = 0;  // writes: without the system's log (IsLogFile)
 };
 
 void Report(benchmark::State& state, const Measured& m) {
@@ -124,6 +125,7 @@ void Report(benchmark::State& state, const Measured& m) {
   state.counters["bytes_per_point"] = m.bytes_per_point;
   state.counters["points"] = m.items;
   state.counters["lost_points"] = m.lost_points;
+  state.counters["committed_bytes_per_point"] = m.committed_bytes_per_point;
 }
 
 using Body = std::function<Measured(System&, const std::string& dir)>;
@@ -148,10 +150,18 @@ void Register(const std::string& workload, const std::string& system, Body body)
       ->Unit(benchmark::kMillisecond);
 }
 
-// Closes the store and divides the directory's bytes by the points written.
-double CloseAndMeasure(std::unique_ptr<Store>& store, const std::string& dir, double points) {
+// Closes the store and divides the directory's bytes by the points written: all files in
+// m->bytes_per_point, the committed form without the system's log in
+// m->committed_bytes_per_point.
+void CloseAndMeasure(const System& sys, std::unique_ptr<Store>& store, const std::string& dir,
+                     Measured* m) {
   store.reset();
-  return points > 0 ? static_cast<double>(bench::DiskBytes(dir)) / points : 0;
+  if (m->items <= 0) return;
+  m->bytes_per_point = static_cast<double>(bench::DiskBytes(dir)) / m->items;
+  m->committed_bytes_per_point =
+      static_cast<double>(
+          bench::DiskBytesIf(dir, [&](const std::string& path) { return !sys.IsLogFile(path); })) /
+      m->items;
 }
 
 // ---- writes -----------------------------------------------------------------------------
@@ -166,7 +176,7 @@ Measured LogPoint(System& sys, const std::string& dir, int64_t points) {
   }
   store->Flush();
   Measured m{.seconds = Seconds(Clock::now() - start), .items = static_cast<double>(points)};
-  m.bytes_per_point = CloseAndMeasure(store, dir, m.items);
+  CloseAndMeasure(sys, store, dir, &m);
   return m;
 }
 
@@ -198,7 +208,7 @@ Measured LogExtend(System& sys, const std::string& dir, int64_t points) {
   store->Flush();
   Measured m{.seconds = Seconds(Clock::now() - start),
              .items = static_cast<double>(calls * static_cast<int64_t>(kPerCall))};
-  m.bytes_per_point = CloseAndMeasure(store, dir, m.items);
+  CloseAndMeasure(sys, store, dir, &m);
   return m;
 }
 
@@ -235,7 +245,7 @@ Measured TrainingLoop(System& sys, const std::string& dir, int64_t steps) {
   }
   store->Flush();
   Measured m{.seconds = Seconds(Clock::now() - start), .items = items};
-  m.bytes_per_point = CloseAndMeasure(store, dir, m.items);
+  CloseAndMeasure(sys, store, dir, &m);
   return m;
 }
 
@@ -307,7 +317,7 @@ Measured DurableLog(System& sys, const std::string& dir, int threads, int64_t po
   if (failed) throw std::runtime_error(error);
   store->Flush();
   Measured m{.seconds = seconds, .items = static_cast<double>(logged.load())};
-  m.bytes_per_point = CloseAndMeasure(store, dir, m.items);
+  CloseAndMeasure(sys, store, dir, &m);
   return m;
 }
 
