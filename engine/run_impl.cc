@@ -123,6 +123,16 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   return LogStartRecords(!info.created);
 }
 
+Result<bool> Run::Impl::LogHasRecordsAfter(uint64_t lsn) {
+  wal::ReaderOptions ro;
+  ro.start_lsn = lsn + 1;
+  ro.detect_live_writer = false;  // the run's lock is ours: no writer is appending
+  ro.fs = fs_;
+  RUNLOG_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(dir_ + "/wal", ro));
+  wal::Record rec;
+  return reader->Next(&rec);
+}
+
 Status Run::Impl::CatchUp() {
   wal::ReaderOptions ro;
   ro.start_lsn = committer_->applied_lsn() + 1;
@@ -166,8 +176,17 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
   // No writer: commit what a crash left in the log, so that reads see every acknowledged
   // operation. With a live writer: read what it has committed and flushed.
   auto lock = LockFile::Acquire(repo->fs(), dir_ + "/LOCK", "run " + sys_id_);
+  if (!lock.ok() && !lock.status().Is(Code::kRunLocked)) return lock.status();
+  RUNLOG_ASSIGN_OR_RETURN(
+      store_, engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
+  RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
+  // A run stopped cleanly has nothing in its log past the applied LSN, which one read of
+  // the log shows; opening the database as a writer (tens of milliseconds, and writes)
+  // is only for a log a dead writer left behind.
   if (lock.ok()) {
-    {
+    RUNLOG_ASSIGN_OR_RETURN(bool behind, LogHasRecordsAfter(applied));
+    if (behind) {
+      store_.reset();
       RUNLOG_ASSIGN_OR_RETURN(
           store_,
           engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kPrimary)));
@@ -177,13 +196,12 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
       RUNLOG_RETURN_IF_ERROR(SyncLogThenFlush());
       committer_.reset();
       store_.reset();
+      RUNLOG_ASSIGN_OR_RETURN(
+          store_,
+          engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
+      RUNLOG_ASSIGN_OR_RETURN(applied, engine::ReadAppliedLsn(*store_));
     }
-  } else if (!lock.status().Is(Code::kRunLocked)) {
-    return lock.status();
   }
-  RUNLOG_ASSIGN_OR_RETURN(
-      store_, engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
-  RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
   committed_lsn_ = applied;
   logged_lsn_ = applied;
   stopped_ = true;  // no writes

@@ -63,6 +63,8 @@ class Run::Impl {
   explicit Impl(const RunOptions& options) : options_(options) {}
 
   Status OpenWritable(engine::Repository* repo);
+  // True when the log holds a record past `lsn` (the run's lock must be held).
+  Result<bool> LogHasRecordsAfter(uint64_t lsn);
   // The run's StoreTuning as the store's options.
   engine::StoreOptions StoreOptionsFor(engine::StoreMode mode,
                                        std::function<void()> before_flush = nullptr) const;
