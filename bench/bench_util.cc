@@ -5,13 +5,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 namespace runlog::bench {
+
+const std::vector<double>& TrainingCurve() {
+  static const auto* curve = [] {
+    auto* v = new std::vector<double>(kTrainingCurvePoints);
+    std::mt19937_64 rng(42);
+    std::normal_distribution<float> noise(0, 0.02f);
+    for (size_t i = 0; i < v->size(); ++i) {
+      (*v)[i] =
+          static_cast<double>(2.5f * std::exp(-static_cast<float>(i) / 300000.f) + noise(rng));
+    }
+    return v;
+  }();
+  return *curve;
+}
+
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 TempDir::TempDir(const std::string& tag) {
   std::string name = "/tmp/runlog_" + tag + ".XXXXXX";

@@ -22,6 +22,15 @@ inline double Millis(Clock::duration d) {
   return Seconds(d) * 1e3;
 }
 
+// A training curve every benchmark logs: float32 losses decaying from 2.5 with a little
+// noise (what the series codec sees in practice; ~5.7 B/point in a chunk),
+// kTrainingCurvePoints values, built once.
+constexpr size_t kTrainingCurvePoints = 1 << 20;
+const std::vector<double>& TrainingCurve();
+
+// "a,b,,c" -> {"a", "b", "c"}: a comma-separated command-line list.
+std::vector<std::string> SplitList(const std::string& list);
+
 // A fresh directory under /tmp (runlog_<tag>.XXXXXX), removed with everything in it on
 // destruction.
 class TempDir {

@@ -101,7 +101,7 @@
 namespace runlog::bench {
 namespace {
 
-constexpr size_t kCurvePoints = 1 << 20;  // the table of values every benchmark cycles through
+constexpr size_t kCurvePoints = bench::kTrainingCurvePoints;
 constexpr int64_t kBaseTimestampUs = 1'764'408'846'000'000;
 constexpr size_t kExtendPoints = 1000;        // points per Extend call
 constexpr int64_t kSeriesPoints = 1'000'000;  // BM_FetchSeries' series
@@ -140,30 +140,14 @@ void Guarded(benchmark::State& state) {
   [[maybe_unused]] benchmark::internal::Benchmark* const fn##_registered = \
       benchmark::RegisterBenchmark(#fn, Guarded<fn>)
 
-// A training curve: float32 losses decaying from 2.5 with a little noise, kCurvePoints long
-// (like series_bench's "training curve", which the chunk codec stores in ~5.7 B/point).
-const std::vector<double>& Curve() {
-  static const auto* curve = [] {
-    auto* v = new std::vector<double>(kCurvePoints);
-    std::mt19937_64 rng(42);
-    std::normal_distribution<float> noise(0, 0.02f);
-    for (size_t i = 0; i < v->size(); ++i) {
-      (*v)[i] =
-          static_cast<double>(2.5f * std::exp(-static_cast<float>(i) / 300000.f) + noise(rng));
-    }
-    return v;
-  }();
-  return *curve;
-}
-
 // The values from position `i` on, wrapping: n <= kExtendPoints consecutive curve values.
 std::span<const double> CurveSlice(int64_t i, size_t n) {
   const size_t start = static_cast<size_t>(i) % (kCurvePoints - n);
-  return std::span<const double>(Curve()).subspan(start, n);
+  return std::span<const double>(bench::TrainingCurve()).subspan(start, n);
 }
 
 double CurveValue(int64_t i) {
-  return Curve()[static_cast<size_t>(i) & (kCurvePoints - 1)];
+  return bench::TrainingCurve()[static_cast<size_t>(i) & (kCurvePoints - 1)];
 }
 
 std::vector<std::string> SeriesPaths(std::string_view prefix, int count) {
@@ -184,7 +168,7 @@ struct BenchRun {
 };
 
 BenchRun StartBenchRun(const RunOptions& options = {}) {
-  Curve();  // built here, not in the first timed loop
+  bench::TrainingCurve();  // built here, not in the first timed loop
   BenchRun b;
   b.dir = std::make_unique<TempDir>();
   b.repo = ValueOrThrow(Repository::Open(b.dir->path() + "/repo"), "open the repository");

@@ -17,10 +17,11 @@
 //                second. syncs/s: the log's fdatasyncs (RunStats::log_syncs). wal MiB
 //                active: the log's disk blocks before Stop() (segments are preallocated);
 //                wal and db B/pt: after Stop().
-//   paced        a training loop: one step per ms, one point into each of 100 series, 3 s;
+//   paced        a training loop: one step per ms, one point into each of 100 series, 8 s;
 //                the time of each Append call (p50, p99, p99.99), the syncs per second, and
-//                the reader lag: how far behind the writer a read-only Run opened beside it
-//                at the end is (a reader in another process sees what was flushed).
+//                the reader lag (median and max of samples every 250 ms): how far behind
+//                the writer a read-only Run opened beside it is, in seconds of logging (a
+//                reader in another process sees what the writer has flushed).
 //   backlog      1 M one-point records over 1,000 series logged with the committer starved
 //                (StarveOtherThreads), then only Wait() is timed: the committer alone.
 //   reads        a 2 M-point series logged in 1,000-point Extend calls, stopped, reopened
@@ -79,7 +80,7 @@ using std::chrono::milliseconds;
 
 constexpr double kMiB = 1 << 20;
 constexpr int64_t kBaseTimestampUs = 1'764'408'846'000'000;
-constexpr size_t kCurvePoints = 1 << 20;
+constexpr size_t kCurvePoints = bench::kTrainingCurvePoints;
 constexpr size_t kExtendPoints = 1000;  // points per Extend call
 constexpr char kCrashChildFlag[] = "--crash-child";
 
@@ -101,28 +102,13 @@ void Check(bool condition, const std::string& what) {
 
 // ---- the data ---------------------------------------------------------------------------
 
-// A training curve: float32 losses decaying from 2.5 with a little noise (what the series
-// codec sees in practice), kCurvePoints values cycled through.
-const std::vector<double>& Curve() {
-  static const std::vector<double> curve = [] {
-    std::vector<double> v(kCurvePoints);
-    std::mt19937_64 rng(42);
-    std::normal_distribution<float> noise(0, 0.02f);
-    for (size_t k = 0; k < v.size(); ++k) {
-      v[k] = static_cast<double>(2.5f * std::exp(-static_cast<float>(k) / 300000.f) + noise(rng));
-    }
-    return v;
-  }();
-  return curve;
-}
-
 double CurveValue(int64_t i) {
-  return Curve()[static_cast<size_t>(i) & (kCurvePoints - 1)];
+  return bench::TrainingCurve()[static_cast<size_t>(i) & (kCurvePoints - 1)];
 }
 
 // n <= kExtendPoints consecutive curve values from about position i on.
 std::span<const double> CurveSlice(int64_t i, size_t n) {
-  return std::span(Curve()).subspan(static_cast<size_t>(i) % (kCurvePoints - n), n);
+  return std::span(bench::TrainingCurve()).subspan(static_cast<size_t>(i) % (kCurvePoints - n), n);
 }
 
 std::vector<std::string> SeriesPaths(int count) {
@@ -234,7 +220,7 @@ struct Sizes {
   explicit Sizes(double scale)
       : log_points(Scaled(3'000'000, scale)),
         log_seconds(std::max(1.0, 6 * scale)),
-        paced_seconds(std::max(1.0, 3 * scale)),
+        paced_seconds(std::max(1.0, 8 * scale)),
         backlog_points(Scaled(1'000'000, scale)),
         read_points(Scaled(2'000'000, scale)),
         runs(static_cast<int>(Scaled(24, scale, 4))),
@@ -272,16 +258,27 @@ using Figures = std::vector<double>;  // one per column of the workload
 // ---- the measurements ------------------------------------------------------------------------
 
 constexpr int kPacedSeries = 100;
+constexpr milliseconds kSampleEvery{250};
+
+// Called between two steps of LogPaced: the steps logged so far, the seconds they took.
+using PacedSampler = std::function<void(int64_t steps, double seconds)>;
 
 // A training loop's pace: every millisecond one step, one point into each of kPacedSeries
 // series (100 k points/s offered; a loop that falls behind goes on at once). Returns the
-// points logged; `latency_us`, when given, gets each call's time.
-int64_t LogPaced(Run& run, double seconds, std::vector<double>* latency_us) {
+// points logged; `latency_us`, when given, gets each call's time; `sample`, when given, is
+// called every kSampleEvery.
+int64_t LogPaced(Run& run, double seconds, std::vector<double>* latency_us,
+                 const PacedSampler& sample = nullptr) {
   const std::vector<std::string> series = SeriesPaths(kPacedSeries);
   const Clock::time_point start = Clock::now();
   const Clock::time_point end = start + SecondsToClock(seconds);
+  Clock::time_point next_sample = start + ToClock(kSampleEvery);
   int64_t points = 0;
   for (int64_t step = 0; Clock::now() < end; ++step) {
+    if (sample && Clock::now() >= next_sample) {
+      sample(step, Seconds(Clock::now() - start));
+      next_sample += ToClock(kSampleEvery);
+    }
     std::this_thread::sleep_until(start + ToClock(milliseconds(step)));
     for (int k = 0; k < kPacedSeries; ++k, ++points) {
       const Clock::time_point call = Clock::now();
@@ -337,19 +334,24 @@ Figures MeasurePaced(const Trial& t) {
   QuiesceDisk();
   ScratchRun s(t.options);
   std::vector<double> latency_us;
+  std::vector<double> lag_s;  // sampled every kSampleEvery
+  const auto sample_lag = [&](int64_t steps, double seconds) {
+    if (steps > 0) {
+      lag_s.push_back(ReaderLagSteps(s, steps) * seconds / static_cast<double>(steps));
+    }
+  };
   const Clock::time_point start = Clock::now();
-  const int64_t points = LogPaced(*s.run, t.sizes.paced_seconds, &latency_us);
+  const int64_t points = LogPaced(*s.run, t.sizes.paced_seconds, &latency_us, sample_lag);
   const double seconds = Seconds(Clock::now() - start);
   const auto syncs = static_cast<double>(s.run->stats().log_syncs);
-  const int64_t steps = points / kPacedSeries;
-  const double lag_steps = ReaderLagSteps(s, steps);
   CheckOk(s.run->Stop(), "stop the run");
   return {static_cast<double>(points) / seconds,
           Percentile(latency_us, 0.5),
           Percentile(latency_us, 0.99),
           Percentile(latency_us, 0.9999),
           syncs / seconds,
-          lag_steps * seconds / static_cast<double>(std::max<int64_t>(1, steps))};
+          Median(lag_s),
+          lag_s.empty() ? 0 : *std::max_element(lag_s.begin(), lag_s.end())};
 }
 
 Figures MeasureBacklogCommit(const Trial& t) {
@@ -615,14 +617,15 @@ const Workload kPaced{
     "paced",
     [](const Sizes& s) {
       return "a training loop: 100 series, one step per ms (100 k points/s offered), for " +
-             Fixed(s.paced_seconds, 1) + " s; time per Append call";
+             Fixed(s.paced_seconds, 1) + " s: time per Append call, a reader's lag every 250 ms";
     },
     {{"pts/s", -1},
      {"call us p50", 1},
      {"p99", 1},
      {"p99.99", 0},
      {"syncs/s", 1},
-     {"reader lag s", 2}},
+     {"reader lag s", 2},
+     {"max", 2}},
     MeasurePaced};
 
 const Workload kBacklog{
@@ -883,15 +886,6 @@ std::string LoadAverage() {
   return Fixed(one, 2) + " " + Fixed(five, 2);
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 int Main(int argc, char** argv) {
   CLI::App app{
       "runlog-tune: sweeps each performance option of a run (RunOptions, RunOptions::store) "
@@ -931,7 +925,7 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<const Knob*> selected;
-  for (const std::string& name : Split(knobs_arg)) {
+  for (const std::string& name : bench::SplitList(knobs_arg)) {
     const Knob* knob = FindKnob(name);
     if (knob == nullptr) {
       std::cerr << "runlog-tune: no knob named '" << name << "' (knobs: " << knob_names << ")\n";

@@ -280,6 +280,7 @@ Status Writer::RollLocked(std::unique_lock<std::mutex>& lock, size_t need) {
         return error_;
       }
       seg_.synced = seg_.offset;
+      ++stats_.syncs;
       PublishDurableLocked(next_lsn_ - 1);
     }
   }
@@ -295,8 +296,8 @@ void Writer::SetErrorLocked(Status status) {
   if (error_.ok()) error_ = std::move(status);
   has_error_.store(true, std::memory_order_release);
   // Nobody may stay waiting for a sync that will not come.
-  WakeRound(0, /*all=*/true);
-  WakeRound(1, /*all=*/true);
+  WakeRound(0);
+  WakeRound(1);
   gather_cv_.notify_all();
   idle_cv_.notify_all();
 }
@@ -305,18 +306,13 @@ void Writer::PublishDurableLocked(Lsn lsn) {
   if (durable_lsn_.load(std::memory_order_relaxed) < lsn) {
     durable_lsn_.store(lsn, std::memory_order_release);
   }
-  WakeRound(0, /*all=*/true);
-  WakeRound(1, /*all=*/true);
+  WakeRound(0);
+  WakeRound(1);
 }
 
-void Writer::WakeRound(uint64_t gen, bool all) {
-  std::atomic<uint32_t>& seq = round_seq_[gen % 2];
-  seq.fetch_add(1, std::memory_order_release);
-  if (all) {
-    seq.notify_all();
-  } else {
-    seq.notify_one();
-  }
+void Writer::WakeRound(uint64_t gen) {
+  round_seq_[gen % 2].fetch_add(1, std::memory_order_relaxed);
+  round_cv_[gen % 2].notify_all();
 }
 
 void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
@@ -328,8 +324,8 @@ void Writer::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
 Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
   // Group commit: one thread (the leader) syncs everything appended so far while the
   // others wait for the sync generation that will cover their record. When a sync ends,
-  // one broadcast wakes exactly the waiters it covered, and one waiter of the next
-  // generation is woken to lead it.
+  // its waiters return and the next generation's waiters wake: the first to take the
+  // lock leads the next sync.
   bool counted = false;
   uint64_t gen = 0;
   auto uncount = [&] {
@@ -348,22 +344,24 @@ Status Writer::WaitDurableLocked(std::unique_lock<std::mutex>& lock, Lsn lsn) {
       continue;
     }
     if (!counted) {
-      gen = next_sync_gen_;  // the sync that starts next covers this record
+      // The running sync covers this record when it was appended before that sync began
+      // (an append, then Sync() as a separate call); otherwise the sync that starts next
+      // does. Queuing for the next one would leave it waiting for a sync nobody needs: the
+      // next sync's leader is one of its waiters, and a covered waiter returns, not leads.
+      gen = sync_running_ && lsn <= sync_target_ ? next_sync_gen_ - 1 : next_sync_gen_;
       round_waiting_[gen % 2].fetch_add(1, std::memory_order_relaxed);
       counted = true;
       if (gathering_) gather_cv_.notify_one();
     }
-    // Wait without the mutex: a covered waiter returns straight from here, so the
-    // appenders one sync releases do not all queue on the mutex again.
-    const uint32_t seq = round_seq_[gen % 2].load(std::memory_order_acquire);
-    lock.unlock();
-    round_seq_[gen % 2].wait(seq, std::memory_order_acquire);
-    if (durable_lsn_.load(std::memory_order_acquire) >= lsn &&
-        !has_error_.load(std::memory_order_acquire)) {
-      uncount();
-      return Status::OK();  // the caller's lock stays released
-    }
-    lock.lock();
+    // A condition variable, not an atomic wait: on few cores, the spinning and yielding of
+    // many waiters before they sleep costs the leader's sync its CPU.
+    // Woken by the end of its round (or of any sync, or an error); whatever woke it, the
+    // loop decides again under the lock: covered, lead, or wait.
+    const uint32_t seq = round_seq_[gen % 2].load(std::memory_order_relaxed);
+    round_cv_[gen % 2].wait(lock, [&] {
+      return round_seq_[gen % 2].load(std::memory_order_relaxed) != seq || !syncing_ ||
+             durable_lsn_.load(std::memory_order_relaxed) >= lsn || !error_.ok();
+    });
   }
   uncount();
   return Status::OK();
@@ -378,8 +376,7 @@ void Writer::GatherLocked(std::unique_lock<std::mutex>& lock) {
   const auto deadline = std::chrono::steady_clock::now() + last_sync_time_ / 2;
   syncing_ = true;  // others queue meanwhile instead of leading
   gathering_ = true;
-  while (round_waiting_[next_sync_gen_ % 2].load(std::memory_order_relaxed) < want &&
-         error_.ok() &&
+  while (round_waiting_[next_sync_gen_ % 2].load(std::memory_order_relaxed) < want && error_.ok() &&
          gather_cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
   }
   gathering_ = false;
@@ -391,6 +388,8 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   const uint64_t gen = next_sync_gen_++;
   const auto started = std::chrono::steady_clock::now();
   const Lsn target = next_lsn_ - 1;
+  sync_running_ = true;
+  sync_target_ = target;
   const uint64_t start = PageDown(seg_.synced);
   const uint64_t end = seg_.offset;
   // Unmap the fully written pages from the writable mapping first (see OpenSegment); the
@@ -417,6 +416,7 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
   if (s.ok()) s = fs_->SyncMapped(ro_base + start, end - start, path);
   lock.lock();
   syncing_ = false;
+  sync_running_ = false;
   last_sync_time_ = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   ++stats_.syncs;
@@ -429,11 +429,14 @@ void Writer::SyncLocked(std::unique_lock<std::mutex>& lock) {
     SetErrorLocked(s.WithContext("WAL sync failed; the log must be reopened to recover"));
   }
   last_round_woken_ = round_waiting_[gen % 2].load(std::memory_order_relaxed);
-  WakeRound(gen, /*all=*/true);
+  WakeRound(gen);
   if (!error_.ok()) {
-    WakeRound(gen + 1, /*all=*/true);
+    WakeRound(gen + 1);
   } else if (round_waiting_[(gen + 1) % 2].load(std::memory_order_relaxed) > 0) {
-    WakeRound(gen + 1, /*all=*/false);  // one waiter of the next generation leads it
+    // The next generation's waiters: the first to take the lock leads its sync, the others
+    // see it running and wait again. (Waking one to lead is cheaper, but if that one finds
+    // its record covered it returns instead, and the rest wait for a sync nobody starts.)
+    WakeRound(gen + 1);
   }
   idle_cv_.notify_all();
 }

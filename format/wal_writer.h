@@ -141,7 +141,7 @@ class Writer {
   void GatherLocked(std::unique_lock<std::mutex>& lock);
   void SetErrorLocked(Status status);
   void PublishDurableLocked(Lsn lsn);
-  void WakeRound(uint64_t gen, bool all);
+  void WakeRound(uint64_t gen);
   void SyncLocked(std::unique_lock<std::mutex>& lock);
   void WaitIdleLocked(std::unique_lock<std::mutex>& lock);
   void PrefaultLocked(std::unique_lock<std::mutex>& lock);
@@ -169,18 +169,21 @@ class Writer {
   uint64_t wake_at_ = 0;                        // guarded by mu_: an append past it wakes bg_cv_
   // Group commit: waiters for sync generation g wait on round_seq_[g % 2]; g is the value
   // of next_sync_gen_ when they queued.
-  std::atomic<uint32_t> round_seq_[2] = {0, 0};      // bumped under mu_ to wake waiters
-  std::atomic<size_t> round_waiting_[2] = {0, 0};     // waiters per generation parity
-  std::atomic<bool> has_error_{false};                // error_ is set
-  uint64_t next_sync_gen_ = 1;                   // guarded by mu_
-  std::condition_variable gather_cv_;            // a waiter queued while a leader gathers
-  bool gathering_ = false;                       // guarded by mu_
-  size_t last_round_woken_ = 0;                  // guarded by mu_: waiters the last sync released
-  std::chrono::microseconds last_sync_time_{0};  // guarded by mu_
-  WriterStats stats_;                            // guarded by mu_
-  bool closed_ = false;                          // guarded by mu_
-  bool stop_ = false;                            // guarded by mu_
-  Status error_;                                 // guarded by mu_: sticky after a failed sync
+  std::atomic<uint32_t> round_seq_[2] = {0, 0};    // bumped under mu_ to wake waiters
+  std::condition_variable round_cv_[2];            // where they wait
+  std::atomic<size_t> round_waiting_[2] = {0, 0};  // waiters per generation parity
+  std::atomic<bool> has_error_{false};             // error_ is set
+  uint64_t next_sync_gen_ = 1;                     // guarded by mu_
+  bool sync_running_ = false;                      // guarded by mu_: SyncLocked is syncing ...
+  Lsn sync_target_ = 0;                            // guarded by mu_: ... up to this LSN
+  std::condition_variable gather_cv_;              // a waiter queued while a leader gathers
+  bool gathering_ = false;                         // guarded by mu_
+  size_t last_round_woken_ = 0;                    // guarded by mu_: waiters the last sync released
+  std::chrono::microseconds last_sync_time_{0};    // guarded by mu_
+  WriterStats stats_;                              // guarded by mu_
+  bool closed_ = false;                            // guarded by mu_
+  bool stop_ = false;                              // guarded by mu_
+  Status error_;                                   // guarded by mu_: sticky after a failed sync
   std::atomic<Lsn> last_lsn_{0};
   std::atomic<Lsn> durable_lsn_{0};
   std::thread background_;

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "bench/compare/store.h"
 #include "bench/compare/workloads.h"
 
@@ -272,15 +273,6 @@ void PrintGoals(const std::vector<Row>& rows, std::ostream& out) {
   }
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 // W1 selects every workload whose name starts with "W1/"; a full name selects itself.
 bool Selected(const std::vector<std::string>& wanted, const std::string& workload) {
   if (wanted.empty()) return true;
@@ -330,8 +322,8 @@ int Main(int argc, char** argv) {
   }
   if (!run_one.empty()) return RunOne(run_one, scale, self, result_fd);
 
-  const std::vector<std::string> wanted_workloads = Split(workloads_arg);
-  std::vector<std::string> systems = Split(systems_arg);
+  const std::vector<std::string> wanted_workloads = bench::SplitList(workloads_arg);
+  std::vector<std::string> systems = bench::SplitList(systems_arg);
   if (systems.empty()) systems = SystemNames();
   for (const std::string& s : systems) {
     if (std::find(SystemNames().begin(), SystemNames().end(), s) == SystemNames().end()) {

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/compare/fixed_bytes.h"
 #include "bench/compare/store.h"
 
 namespace runlog::compare {
@@ -62,20 +63,6 @@ constexpr size_t kPointBytes = 16;
                        const std::string& db_path) {
   throw std::runtime_error("rocksdb_per_point: " + std::string(what) + " " + db_path + ": " +
                            status.ToString());
-}
-
-template <typename T>
-void AppendFixed(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-
-template <typename T>
-T LoadFixed(const char* p) {
-  T value;
-  std::memcpy(&value, p, sizeof(T));
-  return value;
 }
 
 // `tag` path '\0': the prefix of a series' keys.

@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/compare/fixed_bytes.h"
 #include "bench/compare/store.h"
 #include "event.pb.h"
 
@@ -108,20 +109,6 @@ void CheckCrc32c() {
 uint32_t MaskedCrc(const char* data, size_t size) {
   const uint32_t crc = Crc32c(data, size);
   return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-}
-
-template <typename T>
-void AppendFixed(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-
-template <typename T>
-T LoadFixed(const char* p) {
-  T value;
-  std::memcpy(&value, p, sizeof(T));
-  return value;
 }
 
 void AppendRecord(std::string* out, std::string_view data) {

@@ -59,7 +59,7 @@ using bench::Clock;
 using bench::Seconds;
 
 constexpr int64_t kBaseTimestampUs = 1'764'408'846'000'000;
-constexpr size_t kCurvePoints = 1 << 20;
+constexpr size_t kCurvePoints = bench::kTrainingCurvePoints;
 constexpr char kRun[] = "run-1";
 
 std::unique_ptr<System> MakeSystem(const std::string& name) {
@@ -72,24 +72,9 @@ std::unique_ptr<System> MakeSystem(const std::string& name) {
   throw std::invalid_argument("no system named " + name);
 }
 
-// A training curve: float32 losses decaying from 2.5 with a little noise.
-const std::vector<double>& Curve() {
-  static const auto* curve = [] {
-    auto* v = new std::vector<double>(kCurvePoints);
-    std::mt19937_64 rng(42);
-    std::normal_distribution<float> noise(0, 0.02f);
-    for (size_t i = 0; i < v->size(); ++i) {
-      (*v)[i] =
-          static_cast<double>(2.5f * std::exp(-static_cast<float>(i) / 300000.f) + noise(rng));
-    }
-    return v;
-  }();
-  return *curve;
-}
-
 Point PointAt(int64_t step) {
   return {.step = step,
-          .value = Curve()[static_cast<size_t>(step) & (kCurvePoints - 1)],
+          .value = bench::TrainingCurve()[static_cast<size_t>(step) & (kCurvePoints - 1)],
           .timestamp_us = kBaseTimestampUs + step * 10'000};
 }
 
@@ -169,7 +154,7 @@ void CloseAndMeasure(const System& sys, std::unique_ptr<Store>& store, const std
 Measured LogPoint(System& sys, const std::string& dir, int64_t points) {
   const std::vector<std::string> paths = Paths("metrics/m", 10);
   std::unique_ptr<Store> store = sys.Create(dir, kRun, {});
-  Curve();
+  bench::TrainingCurve();
   const Clock::time_point start = Clock::now();
   for (int64_t i = 0; i < points; ++i) {
     store->LogFloat(paths[static_cast<size_t>(i % 10)], PointAt(i / 10));
@@ -217,7 +202,7 @@ Measured TrainingLoop(System& sys, const std::string& dir, int64_t steps) {
   const std::vector<std::string> texts = Paths("text/sample_", 9);
   const std::vector<std::string> tags = Paths("tag-", 10);
   std::unique_ptr<Store> store = sys.Create(dir, kRun, {});
-  Curve();
+  bench::TrainingCurve();
   const Clock::time_point start = Clock::now();
   double items = 0;
   for (int i = 0; i < 230; ++i) {
@@ -259,7 +244,7 @@ Measured Commit(const std::string& dir, int64_t points) {
   auto run = (*repo)->StartRun(options);
   if (!run.ok()) throw Error(run.status());
   const std::vector<std::string> paths = Paths("metrics/m", 10);
-  Curve();
+  bench::TrainingCurve();
   {
     bench::StarveOtherThreads starve;
     for (int64_t i = 0; i < points; ++i) {

@@ -63,7 +63,7 @@ struct StoreTuning {
   // Default kLz4, with ZSTD for the last level's files; kZstd and kNone use that for all.
   Compression compression = Compression::kLz4;
   // One LRU block cache shared by the run's column families. 0 (default): RocksDB's own
-  // cache per column family (32 MiB each at most).
+  // 8 MiB cache per column family.
   size_t block_cache_bytes = 0;
 };
 
@@ -100,9 +100,11 @@ struct RunOptions {
   // in other processes are and how much log a crash replays. Default 5 s.
   std::chrono::milliseconds flush_interval{5000};
 
-  // WAL segment size (default 64 MiB) and, for kAsync/kOffline, the fsync interval: what a
-  // power loss may take (default 1 s).
-  uint64_t segment_size = 64ull << 20;
+  // WAL segment size (default 16 MiB: an open run maps and preallocates one segment, so
+  // this is most of a small run's memory and disk; larger segments gained nothing in the
+  // sweep, README "Tuning") and, for kAsync/kOffline, the fsync interval: what a power loss
+  // may take (default 1 s).
+  uint64_t segment_size = 16ull << 20;
   std::chrono::milliseconds sync_interval{1000};
 
   // RocksDB settings of the run's committed store (writers and readers).

@@ -268,6 +268,45 @@ TEST(WalTest, SyncModeAcknowledgesOnlyDurableRecordsAndSharesSyncs) {
   ASSERT_TRUE(w->Close().ok());
 }
 
+TEST(WalTest, SyncCallsAfterUnsyncedAppendsFromManyThreadsAllReturn) {
+  // Append (not synced), then Sync() as a second call, from 8 threads: a record appended
+  // before a sync began but waited for after it is covered by that sync. Its waiter once
+  // queued for the *next* sync, woke as that sync's leader, found itself covered, returned
+  // without leading, and left the others of its round waiting forever.
+  test::TempDir dir;
+  WriterOptions o = test::SmallLogOptions(1 << 20);
+  o.durability = Durability::kNone;
+  auto w = MustOpen(dir.path(), o);
+  std::atomic<int> done{0};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1200 && done.load() < 8; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (done.load() < 8) {
+      std::fprintf(stderr, "Sync() callers still waiting after 120 s: lost wake-up\n");
+      std::abort();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      RecordBuilder rb;
+      for (int i = 0; i < 300; ++i) {
+        auto lsn = w->Append(kPoints, rb.AssignInt("x", i));
+        ASSERT_TRUE(lsn.ok());
+        ASSERT_TRUE(w->Sync().ok());
+        ASSERT_GE(w->durable_lsn(), *lsn);
+      }
+      done.fetch_add(1);
+    });
+  }
+  for (auto& th : threads) th.join();
+  watchdog.join();
+  EXPECT_EQ(w->durable_lsn(), 2400u);
+  EXPECT_LT(w->stats().syncs, 2400u) << "concurrent callers share syncs";
+  ASSERT_TRUE(w->Close().ok());
+}
+
 TEST(WalTest, AppendsWorkWithoutBackgroundPrefaulting) {
   test::TempDir dir;
   WriterOptions o = test::SmallLogOptions(16 << 10);
