@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -90,6 +92,46 @@ uint64_t BenchRssBytes() {
     if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
   }
   return 0;
+}
+
+bool ChildProcess::killed_by(int signal) const {
+  return WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == signal;
+}
+
+bool ChildProcess::exited_ok() const {
+  return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
+
+ChildProcess RunSelf(const std::vector<std::string>& args) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> full = {"/proc/self/exe"};
+  for (const std::string& a : args) full.push_back(a == "{fd}" ? std::to_string(fds[1]) : a);
+  std::vector<char*> argv;
+  for (std::string& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::close(fds[0]);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    throw std::runtime_error("fork failed");
+  }
+  ChildProcess child;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) {
+    child.report.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  struct rusage usage {};
+  ::wait4(pid, &child.wait_status, 0, &usage);
+  child.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+  return child;
 }
 
 StarveOtherThreads::StarveOtherThreads() {

@@ -65,6 +65,22 @@ void ResetBenchRss();
 // file-backed pages too (mmapped WAL segments).
 uint64_t BenchRssBytes();
 
+// What a child process left: the bytes it wrote to its report pipe, how it ended, and its
+// peak resident size.
+struct ChildProcess {
+  std::string report;
+  int wait_status = 0;  // waitpid()'s
+  uint64_t peak_rss_bytes = 0;
+
+  bool killed_by(int signal) const;
+  bool exited_ok() const;
+};
+
+// Runs this executable (/proc/self/exe: fork + exec at once, since RocksDB is not
+// fork-safe) with `args`, each "{fd}" in them replaced by the number of a pipe the child
+// may write its report to, and waits for it. Throws when the pipe or fork fails.
+ChildProcess RunSelf(const std::vector<std::string>& args);
+
 // While it lives, the other threads of this process (a run's committer among them) run only
 // when the calling thread does not: every thread is pinned to the caller's CPU and the
 // others are put under SCHED_IDLE. The way to build an uncommitted backlog through the

@@ -564,37 +564,13 @@ int RecoverChildMain(int argc, char** argv) {
 // after reporting.
 bool RunRecoverChild(const std::string& repo_path, uint64_t bytes, RecoverReport* report,
                      double* child_rss_mb, std::string* error) {
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    *error = "pipe failed";
+  const ChildProcess child = RunSelf({kRecoverChildFlag, repo_path, std::to_string(bytes), "{fd}"});
+  *child_rss_mb = static_cast<double>(child.peak_rss_bytes) / (1 << 20);
+  if (child.report.size() != sizeof *report || !child.killed_by(SIGKILL)) {
+    *error = "the logging child failed (status " + std::to_string(child.wait_status) + ")";
     return false;
   }
-  const std::string bytes_arg = std::to_string(bytes);
-  const std::string fd_arg = std::to_string(fds[1]);
-  const pid_t pid = ::fork();
-  if (pid == 0) {  // only async-signal-safe calls until exec
-    ::close(fds[0]);
-    ::execl("/proc/self/exe", "engine_bench", kRecoverChildFlag, repo_path.c_str(),
-            bytes_arg.c_str(), fd_arg.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ::close(fds[1]);
-  size_t got = 0;
-  auto* out = reinterpret_cast<char*>(report);
-  while (got < sizeof *report) {
-    const ssize_t n = ::read(fds[0], out + got, sizeof *report - got);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fds[0]);
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  *child_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  if (got != sizeof *report || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
-    *error = "the logging child failed (status " + std::to_string(status) + ")";
-    return false;
-  }
+  std::memcpy(report, child.report.data(), sizeof *report);
   return true;
 }
 

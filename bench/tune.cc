@@ -56,6 +56,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -509,41 +510,16 @@ std::vector<std::string> CrashSeries(Pattern pattern) {
 // Runs the child to its SIGKILL; its report and peak RSS.
 CrashReport RunCrashChild(const Trial& t, Pattern pattern, const std::string& repo_path,
                           double* child_rss_mib) {
-  int fds[2];
-  Check(::pipe(fds) == 0, "pipe failed");
-  const std::string args[] = {std::string(PatternName(pattern)),
-                              t.knob,
-                              std::to_string(t.setting),
-                              repo_path,
-                              std::to_string(fds[1]),
-                              std::to_string(t.scale)};
   std::cout << std::flush;
-  const pid_t pid = ::fork();
-  if (pid == 0) {  // only async-signal-safe calls until exec
-    ::close(fds[0]);
-    ::execl("/proc/self/exe", "runlog-tune", kCrashChildFlag, args[0].c_str(), args[1].c_str(),
-            args[2].c_str(), args[3].c_str(), args[4].c_str(), "--scale", args[5].c_str(),
-            static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ::close(fds[1]);
-  if (pid < 0) ::close(fds[0]);
-  Check(pid > 0, "fork failed");
+  const bench::ChildProcess child = bench::RunSelf(
+      {kCrashChildFlag, std::string(PatternName(pattern)), t.knob, std::to_string(t.setting),
+       repo_path, "{fd}", "--scale", std::to_string(t.scale)});
+  *child_rss_mib = static_cast<double>(child.peak_rss_bytes) / (1 << 20);
   CrashReport report;
-  size_t got = 0;
-  auto* out = reinterpret_cast<char*>(&report);
-  while (got < sizeof report) {
-    const ssize_t n = ::read(fds[0], out + got, sizeof report - got);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fds[0]);
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  *child_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024;
-  Check(got == sizeof report && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-        "the logging child failed (wait status " + std::to_string(status) + ", see above)");
+  Check(child.report.size() == sizeof report && child.killed_by(SIGKILL),
+        "the logging child failed (wait status " + std::to_string(child.wait_status) +
+            ", see above)");
+  std::memcpy(&report, child.report.data(), sizeof report);
   return report;
 }
 

@@ -81,8 +81,8 @@ class CaptureReporter : public benchmark::BenchmarkReporter {
   json result_ = json::object();
 };
 
-int RunOne(const std::string& name, double scale, const std::string& self, int fd) {
-  RegisterBenchmarks(scale, self);
+int RunOne(const std::string& name, double scale, int fd) {
+  RegisterBenchmarks(scale);
   // Google Benchmark appends "/iterations:1/manual_time" to the registered name.
   std::string filter = "--benchmark_filter=^" + name + "(/iterations|$)";
   std::string arg0 = "runlog-compare";
@@ -98,41 +98,20 @@ int RunOne(const std::string& name, double scale, const std::string& self, int f
 }
 
 // Runs `name` in a child process; the row has the error when it failed.
-Row RunChild(const std::string& self, const std::string& workload, const std::string& system,
-             double scale) {
+Row RunChild(const std::string& workload, const std::string& system, double scale) {
   Row row{.workload = workload, .system = system};
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    row.error = "pipe failed";
-    return row;
-  }
-  const std::string name = workload + "/" + system;
-  const std::string scale_arg = std::to_string(scale);
-  const std::string fd_arg = std::to_string(fds[1]);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::execl(self.c_str(), self.c_str(), "--run-one", name.c_str(), "--scale", scale_arg.c_str(),
-            "--result-fd", fd_arg.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    text.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  row.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  const bench::ChildProcess child = bench::RunSelf({"--run-one", workload + "/" + system, "--scale",
+                                                    std::to_string(scale), "--result-fd", "{fd}"});
+  row.peak_rss_bytes = child.peak_rss_bytes;
+  if (!child.exited_ok()) {
+    const int status = child.wait_status;
     row.error =
         WIFSIGNALED(status)
             ? "the benchmark process died of signal " + std::to_string(WTERMSIG(status))
             : "the benchmark process exited with status " + std::to_string(WEXITSTATUS(status));
     return row;
   }
+  const std::string& text = child.report;
   json result = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (result.is_discarded()) {
     row.error = "the benchmark process reported nothing readable";
@@ -315,12 +294,11 @@ int Main(int argc, char** argv) {
   app.add_option("--w9-writer", w9_writer)->expected(4)->group("");
   CLI11_PARSE(app, argc, argv);
 
-  const std::string self = "/proc/self/exe";
   if (!w9_writer.empty()) {
     return RecoverWriterMain(w9_writer[0], w9_writer[1], std::stoull(w9_writer[2]),
                              std::stoi(w9_writer[3]));
   }
-  if (!run_one.empty()) return RunOne(run_one, scale, self, result_fd);
+  if (!run_one.empty()) return RunOne(run_one, scale, result_fd);
 
   const std::vector<std::string> wanted_workloads = bench::SplitList(workloads_arg);
   std::vector<std::string> systems = bench::SplitList(systems_arg);
@@ -364,7 +342,7 @@ int Main(int argc, char** argv) {
       std::vector<double> rates;
       Row row;
       for (int rep = 0; rep < repetitions; ++rep) {
-        Row one = RunChild(self, workload.name, system, scale);
+        Row one = RunChild(workload.name, system, scale);
         std::cerr << "  " << workload.name << "/" << system << ": "
                   << (one.error.empty() ? Human(one.items_per_second) + " items/s"
                                         : "FAILED: " + one.error)

@@ -133,7 +133,7 @@ class RunlogSystem : public System {
 
   std::string settings() const override {
     return "runlog defaults: async mode (fsync every 1 s, commit in the background), sync "
-           "mode for synced writes; 64 MiB segments, 65,536-record commit batches, "
+           "mode for synced writes; 16 MiB segments, 65,536-record commit batches, "
            "1,024-point chunks";
   }
 

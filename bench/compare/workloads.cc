@@ -39,6 +39,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -392,30 +393,15 @@ struct WriterReport {
   int64_t points = 0;
 };
 
-Measured Recover(System& sys, const std::string& dir, uint64_t bytes, const std::string& self) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  const std::string bytes_arg = std::to_string(bytes);
-  const std::string fd_arg = std::to_string(fds[1]);
-  const std::string name = sys.name();
-  const pid_t pid = ::fork();
-  if (pid == 0) {  // RocksDB is not fork-safe: exec at once
-    ::close(fds[0]);
-    ::execl(self.c_str(), self.c_str(), "--w9-writer", name.c_str(), dir.c_str(), bytes_arg.c_str(),
-            fd_arg.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ::close(fds[1]);
+Measured Recover(System& sys, const std::string& dir, uint64_t bytes) {
+  const bench::ChildProcess writer =
+      bench::RunSelf({"--w9-writer", sys.name(), dir, std::to_string(bytes), "{fd}"});
   WriterReport report;
-  const ssize_t n = ::read(fds[0], &report, sizeof report);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (n != static_cast<ssize_t>(sizeof report) || !WIFSIGNALED(status) ||
-      WTERMSIG(status) != SIGKILL) {
-    throw std::runtime_error("the W9 writer process failed (wait status " + std::to_string(status) +
-                             ")");
+  if (writer.report.size() != sizeof report || !writer.killed_by(SIGKILL)) {
+    throw std::runtime_error("the W9 writer process failed (wait status " +
+                             std::to_string(writer.wait_status) + ")");
   }
+  std::memcpy(&report, writer.report.data(), sizeof report);
   const double on_disk = static_cast<double>(bench::DiskBytes(dir));
   bench::QuiesceDisk();  // the files on disk and clean in the page cache, as after a crash
   const Clock::time_point start = Clock::now();
@@ -492,7 +478,7 @@ const std::vector<std::string>& SystemNames() {
   return *names;
 }
 
-void RegisterBenchmarks(double scale, const std::string& self) {
+void RegisterBenchmarks(double scale) {
   const int64_t w1 = Scaled(scale, 5'000'000, 10'000);
   const int64_t w2 = Scaled(scale, 20'000'000, 100'000);
   const int64_t w3 = Scaled(scale, 10'000, 100);
@@ -525,7 +511,7 @@ void RegisterBenchmarks(double scale, const std::string& self) {
           [w8, threads](System& s, const std::string& d) { return DurableLog(s, d, threads, w8); });
     }
     Register("W9/recover", system,
-             [w9, self](System& s, const std::string& d) { return Recover(s, d, w9, self); });
+             [w9](System& s, const std::string& d) { return Recover(s, d, w9); });
   }
 }
 

@@ -28,8 +28,8 @@ const std::vector<std::string>& SystemNames();
 std::string SystemSettings(const std::string& system);
 
 // Registers "<workload>/<system>" for every workload and system, at `scale` (1.0 = the
-// issue's sizes). `self` is this executable, for W9's writer process.
-void RegisterBenchmarks(double scale, const std::string& self);
+// issue's sizes).
+void RegisterBenchmarks(double scale);
 
 // W9's writer process: `runlog-compare --w9-writer SYSTEM DIR BYTES FD` logs 1,000-point
 // calls until the system's files under DIR hold BYTES, reports the points logged on FD and
