@@ -177,14 +177,19 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
   // operation. With a live writer: read what it has committed and flushed.
   auto lock = LockFile::Acquire(repo->fs(), dir_ + "/LOCK", "run " + sys_id_);
   if (!lock.ok() && !lock.status().Is(Code::kRunLocked)) return lock.status();
-  RUNLOG_ASSIGN_OR_RETURN(
-      store_, engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
-  RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
-  // A run stopped cleanly has nothing in its log past the applied LSN, which one read of
-  // the log shows; opening the database as a writer (tens of milliseconds, and writes)
-  // is only for a log a dead writer left behind.
+  auto open_secondary = [&] {
+    return engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary));
+  };
   if (lock.ok()) {
-    RUNLOG_ASSIGN_OR_RETURN(bool behind, LogHasRecordsAfter(applied));
+    // No writer. A run stopped cleanly has nothing in its log past the applied LSN, which one
+    // read of the log shows; opening the database as a writer (tens of milliseconds, and
+    // writes) is only for a log a dead writer left behind, or a database it never created.
+    bool behind = true;
+    if (auto opened = open_secondary(); opened.ok()) {
+      store_ = std::move(opened).value();
+      RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
+      RUNLOG_ASSIGN_OR_RETURN(behind, LogHasRecordsAfter(applied));
+    }
     if (behind) {
       store_.reset();
       RUNLOG_ASSIGN_OR_RETURN(
@@ -196,12 +201,12 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
       RUNLOG_RETURN_IF_ERROR(SyncLogThenFlush());
       committer_.reset();
       store_.reset();
-      RUNLOG_ASSIGN_OR_RETURN(
-          store_,
-          engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kSecondary)));
-      RUNLOG_ASSIGN_OR_RETURN(applied, engine::ReadAppliedLsn(*store_));
     }
   }
+  if (store_ == nullptr) {
+    RUNLOG_ASSIGN_OR_RETURN(store_, open_secondary());
+  }
+  RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
   committed_lsn_ = applied;
   logged_lsn_ = applied;
   stopped_ = true;  // no writes

@@ -75,6 +75,26 @@ TEST(RunReviewRegression, StopWaitsForSyncModeCallsInFlight) {
   }
 }
 
+TEST(RunReviewRegression, AReadOnlyOpenRebuildsAMissingDatabaseFromTheLog) {
+  // A writer killed before it created its database (or a database removed by hand): the
+  // log is the source of truth, and a reader with no writer present commits it.
+  test::TempDir tmp;
+  auto repo = Repository::Open(tmp.Sub("repo")).value();
+  std::string id;
+  {
+    auto run = repo->StartRun().value();
+    id = run->sys_id();
+    (*run)["params/lr"] = 0.5;
+    for (int i = 0; i < 100; ++i) (*run)["loss"].Append(i);
+    ASSERT_TRUE(run->Stop().ok());
+  }
+  std::filesystem::remove_all(RunDir(*repo, id) + "/db");
+  auto reader = repo->StartRun({.mode = Mode::kReadOnly, .resume = id});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*(*reader))["params/lr"].Fetch<double>().value(), 0.5);
+  EXPECT_EQ((*reader)->FetchLast("loss").value().count, 100u);
+}
+
 TEST(RunReviewRegression, AFailedOpenWritesNothingToTheLog) {
   test::TempDir tmp;
   auto repo = Repository::Open(tmp.Sub("repo")).value();
