@@ -365,9 +365,11 @@ Result<uint64_t> Run::Impl::Log(wal::RecordType type, const Builder& build, bool
     // refuses every later write (reopen the run to recover): the caller must know.
     Status synced = writer_->Sync();
     syncing.unlock();
-    RUNLOG_RETURN_IF_ERROR(
-        synced.WithContext("run " + sys_id_ + ": LSN " + std::to_string(lsn) +
-                           " was logged but syncing the log failed; its durability is unknown"));
+    if (!synced.ok()) {
+      return synced.WithContext("run " + sys_id_ + ": LSN " + std::to_string(lsn) +
+                                " was logged but syncing the log failed; its durability is "
+                                "unknown");
+    }
   }
   if (options_.mode == Mode::kSync) {
     // Durable already: the operation will be committed even if the commit fails for the

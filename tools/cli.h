@@ -16,6 +16,21 @@ enum Exit : int {
   kExitNotFound = 4,
 };
 
+// A data-model rule the operation broke (exit code kExitRejected): the call was refused and
+// nothing was logged; the rest of the run is fine.
+inline bool IsRuleViolation(Code code) {
+  switch (code) {
+    case Code::kTypeMismatch:
+    case Code::kPathConflict:
+    case Code::kInvalidPath:
+    case Code::kFieldLimitExceeded:
+    case Code::kStepNotIncreasing:
+    case Code::kValueTooLarge:
+    case Code::kReadOnly: return true;
+    default: return false;
+  }
+}
+
 // Prints "runlog: <status>" to stderr and returns the exit code for it.
 int Fail(const Status& status);
 

@@ -348,18 +348,7 @@ Result<uint64_t> ApplyOperation(Run& run, const json& j) {
 // ---- runlog log ------------------------------------------------------------------------
 
 bool IsRejection(Code code) {
-  switch (code) {
-    case Code::kTypeMismatch:
-    case Code::kPathConflict:
-    case Code::kInvalidPath:
-    case Code::kFieldLimitExceeded:
-    case Code::kStepNotIncreasing:
-    case Code::kValueTooLarge:
-    case Code::kReadOnly:
-    case Code::kNotFound:
-    case Code::kInvalidArgument: return true;
-    default: return false;
-  }
+  return IsRuleViolation(code) || code == Code::kNotFound || code == Code::kInvalidArgument;
 }
 
 // Input lines and the LSNs they were logged at, as runs of consecutive lines with

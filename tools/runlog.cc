@@ -8,16 +8,10 @@ namespace runlog::cli {
 
 int Fail(const Status& status) {
   std::fprintf(stderr, "runlog: %s\n", status.ToString().c_str());
+  if (IsRuleViolation(status.code())) return kExitRejected;
   switch (status.code()) {
     case Code::kNotFound: return kExitNotFound;
     case Code::kInvalidArgument: return kExitUsage;
-    case Code::kTypeMismatch:
-    case Code::kPathConflict:
-    case Code::kInvalidPath:
-    case Code::kFieldLimitExceeded:
-    case Code::kStepNotIncreasing:
-    case Code::kValueTooLarge:
-    case Code::kReadOnly: return kExitRejected;
     default: return kExitIoOrCorruption;
   }
 }

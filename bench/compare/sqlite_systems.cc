@@ -601,23 +601,6 @@ class SqliteOpsStore : public SqliteStore {
   std::unique_ptr<Stmt> scan_backward_;
 };
 
-class SqliteOpsSystem : public System {
- public:
-  std::string name() const override { return "sqlite_ops"; }
-  std::unique_ptr<Store> Create(const std::string& dir, const std::string& run,
-                                const StoreOptions& options) override {
-    return std::make_unique<SqliteOpsStore>(dir, run, /*writer=*/true, options);
-  }
-  std::unique_ptr<Store> Open(const std::string& dir, const std::string& run) override {
-    return std::make_unique<SqliteOpsStore>(dir, run, /*writer=*/false, StoreOptions{});
-  }
-  std::string settings() const override {
-    return "neptune-scale run_operations: one row (packed blob) per op/point, AUTOINCREMENT, "
-           "index (run, sequence_id, size), journal_mode=WAL, synchronous=FULL, 1,000 rows per "
-           "transaction (kSynced: one per call), reads decode the run's rows in order";
-  }
-};
-
 // ---- sqlite_rows: MLflow ------------------------------------------------------------------
 
 constexpr const char* kMlflowSchema = R"sql(
@@ -876,30 +859,42 @@ class SqliteRowsStore : public SqliteStore {
   std::unique_ptr<Stmt> read_param_;
 };
 
-class SqliteRowsSystem : public System {
+// Both SQLite systems: a Store per run over the directory's database file.
+template <typename StoreT>
+class SqliteSystem : public System {
  public:
-  std::string name() const override { return "sqlite_rows"; }
+  SqliteSystem(std::string name, std::string settings)
+      : name_(std::move(name)), settings_(std::move(settings)) {}
+  std::string name() const override { return name_; }
   std::unique_ptr<Store> Create(const std::string& dir, const std::string& run,
                                 const StoreOptions& options) override {
-    return std::make_unique<SqliteRowsStore>(dir, run, /*writer=*/true, options);
+    return std::make_unique<StoreT>(dir, run, /*writer=*/true, options);
   }
   std::unique_ptr<Store> Open(const std::string& dir, const std::string& run) override {
-    return std::make_unique<SqliteRowsStore>(dir, run, /*writer=*/false, StoreOptions{});
+    return std::make_unique<StoreT>(dir, run, /*writer=*/false, StoreOptions{});
   }
-  std::string settings() const override {
-    return "MLflow SQL store: metrics PK (run_uuid, key, step) and latest_metrics upsert, "
-           "WITHOUT ROWID, journal_mode=WAL, synchronous=NORMAL (kSynced: FULL), 1,000 rows per "
-           "transaction (kSynced: one per call), params as shortest-repr text";
-  }
+  std::string settings() const override { return settings_; }
+
+ private:
+  std::string name_;
+  std::string settings_;
 };
 
 }  // namespace
 
 std::unique_ptr<System> MakeSqliteOpsSystem() {
-  return std::make_unique<SqliteOpsSystem>();
+  return std::make_unique<SqliteSystem<SqliteOpsStore>>(
+      "sqlite_ops",
+      "neptune-scale run_operations: one row (packed blob) per op/point, AUTOINCREMENT, "
+      "index (run, sequence_id, size), journal_mode=WAL, synchronous=FULL, 1,000 rows per "
+      "transaction (kSynced: one per call), reads decode the run's rows in order");
 }
 std::unique_ptr<System> MakeSqliteRowsSystem() {
-  return std::make_unique<SqliteRowsSystem>();
+  return std::make_unique<SqliteSystem<SqliteRowsStore>>(
+      "sqlite_rows",
+      "MLflow SQL store: metrics PK (run_uuid, key, step) and latest_metrics upsert, "
+      "WITHOUT ROWID, journal_mode=WAL, synchronous=NORMAL (kSynced: FULL), 1,000 rows per "
+      "transaction (kSynced: one per call), params as shortest-repr text");
 }
 
 }  // namespace runlog::compare
