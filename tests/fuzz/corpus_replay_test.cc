@@ -11,8 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
-TEST(FuzzCorpusTest, WalReaderCorpusReplaysCleanly) {
-  const std::filesystem::path dir = std::filesystem::path(RUNLOG_FUZZ_CORPUS_DIR) / "wal_reader";
+// Each test binary links one fuzz target; RUNLOG_FUZZ_TARGET names its corpus.
+TEST(FuzzCorpusTest, CorpusReplaysCleanly) {
+  const std::filesystem::path dir =
+      std::filesystem::path(RUNLOG_FUZZ_CORPUS_DIR) / RUNLOG_FUZZ_TARGET;
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   size_t inputs = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
