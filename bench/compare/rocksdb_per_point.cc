@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "bench/compare/fixed_bytes.h"
+#include "bench/compare/run_dir.h"
 #include "bench/compare/store.h"
 
 namespace runlog::compare {
@@ -283,13 +284,7 @@ class RocksdbPerPointSystem : public System {
 
   std::unique_ptr<Store> Create(const std::string& dir, const std::string& run,
                                 const StoreOptions& options) override {
-    const std::filesystem::path run_dir = std::filesystem::path(dir) / run;
-    std::error_code ec;
-    std::filesystem::create_directories(run_dir, ec);
-    if (ec) {
-      throw std::runtime_error("rocksdb_per_point: create " + run_dir.string() + ": " +
-                               ec.message());
-    }
+    const std::filesystem::path run_dir = MakeRunDir(dir, run, name());
     const std::string db_path = (run_dir / "db").string();
     rocksdb::DB* raw = nullptr;
     const rocksdb::Status s = rocksdb::DB::Open(DbOptions(), db_path, &raw);

@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "bench/compare/fixed_bytes.h"
+#include "bench/compare/run_dir.h"
 #include "bench/compare/store.h"
 #include "event.pb.h"
 
@@ -553,12 +554,7 @@ class TfrecordSystem : public System {
 
   std::unique_ptr<Store> Create(const std::string& dir, const std::string& run,
                                 const StoreOptions& options) override {
-    const std::filesystem::path run_dir = std::filesystem::path(dir) / run;
-    std::error_code ec;
-    std::filesystem::create_directories(run_dir, ec);
-    if (ec) {
-      throw std::runtime_error("tfrecord: create " + run_dir.string() + ": " + ec.message());
-    }
+    const std::filesystem::path run_dir = MakeRunDir(dir, run, name());
     // TensorBoard's name: seconds, host, pid and a per-process counter.
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())

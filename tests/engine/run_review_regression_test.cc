@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "engine/committer.h"
@@ -24,6 +25,15 @@ std::string RunDir(Repository& repo, const std::string& sys_id) {
     if (r.sys_id == sys_id) return r.dir;
   }
   return "";
+}
+
+// A new run, filled by `fill`, stopped; its sys/id.
+std::string StoppedRun(Repository& repo, const std::function<void(runlog::Run&)>& fill = {}) {
+  auto run = repo.StartRun().value();
+  if (fill) fill(*run);
+  const Status stopped = run->Stop();
+  EXPECT_TRUE(stopped.ok()) << stopped.ToString();
+  return run->sys_id();
 }
 
 std::vector<std::string> RecordTypes(const std::string& wal_dir) {
@@ -80,14 +90,10 @@ TEST(RunReviewRegression, AReadOnlyOpenRebuildsAMissingDatabaseFromTheLog) {
   // log is the source of truth, and a reader with no writer present commits it.
   test::TempDir tmp;
   auto repo = Repository::Open(tmp.Sub("repo")).value();
-  std::string id;
-  {
-    auto run = repo->StartRun().value();
-    id = run->sys_id();
-    (*run)["params/lr"] = 0.5;
-    for (int i = 0; i < 100; ++i) (*run)["loss"].Append(i);
-    ASSERT_TRUE(run->Stop().ok());
-  }
+  const std::string id = StoppedRun(*repo, [](runlog::Run& run) {
+    run["params/lr"] = 0.5;
+    for (int i = 0; i < 100; ++i) run["loss"].Append(i);
+  });
   std::filesystem::remove_all(RunDir(*repo, id) + "/db");
   auto reader = repo->StartRun({.mode = Mode::kReadOnly, .resume = id});
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
@@ -98,12 +104,7 @@ TEST(RunReviewRegression, AReadOnlyOpenRebuildsAMissingDatabaseFromTheLog) {
 TEST(RunReviewRegression, AFailedOpenWritesNothingToTheLog) {
   test::TempDir tmp;
   auto repo = Repository::Open(tmp.Sub("repo")).value();
-  std::string id;
-  {
-    auto run = repo->StartRun().value();
-    id = run->sys_id();
-    ASSERT_TRUE(run->Stop().ok());
-  }
+  const std::string id = StoppedRun(*repo);
   const std::string dir = RunDir(*repo, id);
   auto before = RecordTypes(dir + "/wal");
   std::filesystem::rename(dir + "/db", dir + "/db.moved");
@@ -188,12 +189,7 @@ TEST(RunReviewRegression, AReadOnlyOpenByCustomIdFindsTheCustomIdNotASysId) {
 TEST(RunReviewRegression, ASecondCreateRunRecordCannotRewriteTheRunsIdentity) {
   test::TempDir tmp;
   auto repo = Repository::Open(tmp.Sub("repo")).value();
-  std::string id;
-  {
-    auto run = repo->StartRun().value();
-    id = run->sys_id();
-    ASSERT_TRUE(run->Stop().ok());
-  }
+  const std::string id = StoppedRun(*repo);
   {
     wal::WriterOptions o;
     o.create_if_missing = false;
