@@ -1,0 +1,1 @@
+// Many writer threads with readers in other processes: being written.

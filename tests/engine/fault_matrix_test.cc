@@ -1,0 +1,1 @@
+// Faults injected on every write path: being written.

@@ -1,0 +1,1 @@
+// Hostile repository contents: being written.
