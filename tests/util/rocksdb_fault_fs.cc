@@ -1,0 +1,1 @@
+#include "tests/util/rocksdb_fault_fs.h"

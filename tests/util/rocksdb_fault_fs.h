@@ -1,0 +1,2 @@
+// RocksDB FileSystem wrapper injecting faults: being written.
+#pragma once
