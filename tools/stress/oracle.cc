@@ -1,13 +1,13 @@
-#include "tests/util/run_oracle.h"
-
-#include <gtest/gtest.h>
+#include "tools/stress/oracle.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <variant>
 
-namespace runlog::test {
+#include "tools/stress/check.h"
+
+namespace runlog::stress {
 namespace {
 
 uint64_t Bits(double d) {
@@ -238,27 +238,27 @@ std::string CallHistory::Of(const std::string& path) const {
 // ---- OracleComparison -------------------------------------------------------------------
 
 void OracleComparison::CompareState(Run& run, const CompareOptions& options) {
-  ASSERT_NO_FATAL_FAILURE(CompareStructure(run, options.when));
+  CompareStructure(run, options.when);
   size_t k = 0, every = options.full ? 1 : 1 + oracle_.fields().size() / 6;
   for (const auto& [path, f] : oracle_.fields()) {
     if (k++ % every != 0) continue;
-    ASSERT_NO_FATAL_FAILURE(CompareField(run, path, f));
+    CompareField(run, path, f);
   }
-  EXPECT_EQ(SysText(run, "sys/custom_run_id"), options.custom_run_id);
-  EXPECT_EQ(SysText(run, "sys/failed"), oracle_.failed() ? "true" : "false");
-  EXPECT_EQ(SysText(run, "sys/state"), options.active ? "active" : "inactive");
+  STRESS_CHECK_EQ(SysText(run, "sys/custom_run_id"), options.custom_run_id);
+  STRESS_CHECK_EQ(SysText(run, "sys/failed"), oracle_.failed() ? "true" : "false");
+  STRESS_CHECK_EQ(SysText(run, "sys/state"), options.active ? "active" : "inactive");
   auto rejected = run.RejectedOperations();
-  ASSERT_TRUE(rejected.ok()) << rejected.status().ToString();
-  ASSERT_TRUE(rejected->empty()) << "the commit rejected LSN " << rejected->front().lsn << " "
-                                 << rejected->front().operation.substr(0, 300) << ": "
-                                 << rejected->front().status.ToString()
-                                 << History(rejected->front().path);
+  STRESS_CHECK(rejected.ok()) << rejected.status().ToString();
+  STRESS_CHECK(rejected->empty()) << "the commit rejected LSN " << rejected->front().lsn << " "
+                                  << rejected->front().operation.substr(0, 300) << ": "
+                                  << rejected->front().status.ToString()
+                                  << History(rejected->front().path);
 }
 
 // The paths and types of the fields a user may write.
 void OracleComparison::CompareStructure(Run& run, const std::string& when) {
   auto structure = run.GetStructure();
-  ASSERT_TRUE(structure.ok()) << structure.status().ToString();
+  STRESS_CHECK(structure.ok()) << structure.status().ToString();
   std::map<std::string, FieldType> got, want;
   for (const FieldInfo& f : *structure) {
     if (!UnderSys(f.path) || SysWritable(f.path)) got.emplace(f.path, f.type);
@@ -278,37 +278,38 @@ void OracleComparison::CompareStructure(Run& run, const std::string& when) {
           "\n\"" + path + "\" is missing, expected " + std::string(TypeName(type)) + History(path);
     }
   }
-  FAIL() << when << " the structure differs from the oracle:" << diff;
+  STRESS_FAIL() << when << " the structure differs from the oracle:" << diff;
 }
 
 void OracleComparison::CompareField(Run& run, const std::string& path, const OField& want) {
   if (IsSeries(want.type)) return CompareSeries(run, path, want);
   if (want.type == FieldType::kStringSet) {
     auto members = run.FetchSet(path);
-    ASSERT_TRUE(members.ok()) << members.status().ToString();
-    ASSERT_EQ(*members, std::vector<std::string>(want.members.begin(), want.members.end()))
+    STRESS_CHECK(members.ok()) << members.status().ToString();
+    STRESS_CHECK_EQ(*members, std::vector<std::string>(want.members.begin(), want.members.end()))
         << path << History(path);
     return;
   }
   auto atom = run.Fetch(path);
-  ASSERT_TRUE(atom.ok()) << path << ": " << atom.status().ToString();
-  ASSERT_EQ(atom->type, want.type) << path;
+  STRESS_CHECK(atom.ok()) << path << ": " << atom.status().ToString();
+  STRESS_CHECK_EQ(atom->type, want.type) << path;
   switch (want.type) {
     case FieldType::kFloat:
-      ASSERT_EQ(Bits(std::get<double>(atom->value)), Bits(want.f))
+      STRESS_CHECK_EQ(Bits(std::get<double>(atom->value)), Bits(want.f))
           << path << " holds " << std::get<double>(atom->value) << ", expected " << want.f
           << History(path);
       break;
     case FieldType::kInt:
-      ASSERT_EQ(std::get<int64_t>(atom->value), want.i) << path << History(path);
+      STRESS_CHECK_EQ(std::get<int64_t>(atom->value), want.i) << path << History(path);
       break;
     case FieldType::kBool:
-      ASSERT_EQ(std::get<bool>(atom->value), want.i != 0) << path << History(path);
+      STRESS_CHECK_EQ(std::get<bool>(atom->value), want.i != 0) << path << History(path);
       break;
     case FieldType::kString:
-      ASSERT_EQ(std::get<std::string>(atom->value), want.s) << path << History(path);
+      STRESS_CHECK_EQ(std::get<std::string>(atom->value), want.s) << path << History(path);
       break;
-    default: ASSERT_EQ(std::get<Datetime>(atom->value).micros, want.i) << path << History(path);
+    default:
+      STRESS_CHECK_EQ(std::get<Datetime>(atom->value).micros, want.i) << path << History(path);
   }
 }
 
@@ -317,28 +318,29 @@ void OracleComparison::CompareSeries(Run& run, const std::string& path, const OF
   const bool floats = want.type == FieldType::kFloatSeries;
   const std::vector<Point>& pts = want.points;
   auto values = run.FetchValues(path);
-  ASSERT_TRUE(values.ok()) << path << ": " << values.status().ToString();
-  ASSERT_EQ(values->type, want.type) << path;
-  ASSERT_EQ(values->size(), pts.size())
+  STRESS_CHECK(values.ok()) << path << ": " << values.status().ToString();
+  STRESS_CHECK_EQ(values->type, want.type) << path;
+  STRESS_CHECK_EQ(values->size(), pts.size())
       << path << ": points lost or applied twice" << History(path);
   for (size_t k = 0; k < pts.size(); ++k) {
     const double step = floats ? values->floats[k].step : values->strings[k].step;
     const int64_t ts = floats ? values->floats[k].timestamp_us : values->strings[k].timestamp_us;
-    ASSERT_EQ(step, pts[k].step) << path << " point " << k << History(path);
-    ASSERT_TRUE(ts >= pts[k].ts_lo && ts <= pts[k].ts_hi)
+    STRESS_CHECK_EQ(step, pts[k].step) << path << " point " << k << History(path);
+    STRESS_CHECK(ts >= pts[k].ts_lo && ts <= pts[k].ts_hi)
         << path << " point " << k << ": timestamp " << ts << " not in [" << pts[k].ts_lo << ", "
         << pts[k].ts_hi << "]" << History(path);
     if (floats) {
-      ASSERT_EQ(Bits(values->floats[k].value), Bits(pts[k].value))
+      STRESS_CHECK_EQ(Bits(values->floats[k].value), Bits(pts[k].value))
           << path << " point " << k << ": " << values->floats[k].value << ", expected "
           << pts[k].value << History(path);
     } else {
-      ASSERT_EQ(values->strings[k].value, pts[k].text) << path << " point " << k << History(path);
+      STRESS_CHECK_EQ(values->strings[k].value, pts[k].text)
+          << path << " point " << k << History(path);
     }
   }
-  ASSERT_NO_FATAL_FAILURE(CompareSummary(run, path, want, *values));
+  CompareSummary(run, path, want, *values);
   if (pts.empty()) return;
-  ASSERT_NO_FATAL_FAILURE(CompareRange(run, path, pts));
+  CompareRange(run, path, pts);
 }
 
 // FetchLast against the points: count, first and last step, last timestamp and value,
@@ -348,19 +350,19 @@ void OracleComparison::CompareSummary(Run& run, const std::string& path, const O
   const bool floats = want.type == FieldType::kFloatSeries;
   const std::vector<Point>& pts = want.points;
   auto last = run.FetchLast(path);
-  ASSERT_TRUE(last.ok()) << path << ": " << last.status().ToString();
-  ASSERT_EQ(last->count, pts.size()) << path << History(path);
+  STRESS_CHECK(last.ok()) << path << ": " << last.status().ToString();
+  STRESS_CHECK_EQ(last->count, pts.size()) << path << History(path);
   if (pts.empty()) return;
-  EXPECT_EQ(last->first_step, pts.front().step) << path;
-  EXPECT_EQ(last->last_step, pts.back().step) << path;
-  EXPECT_EQ(last->last_timestamp_us,
-            floats ? values.floats.back().timestamp_us : values.strings.back().timestamp_us)
+  STRESS_CHECK_EQ(last->first_step, pts.front().step) << path;
+  STRESS_CHECK_EQ(last->last_step, pts.back().step) << path;
+  STRESS_CHECK_EQ(last->last_timestamp_us,
+                  floats ? values.floats.back().timestamp_us : values.strings.back().timestamp_us)
       << path;
   if (!floats) {
-    EXPECT_EQ(last->last_string, pts.back().text) << path;
+    STRESS_CHECK_EQ(last->last_string, pts.back().text) << path;
     return;
   }
-  EXPECT_EQ(Bits(last->last), Bits(pts.back().value)) << path;
+  STRESS_CHECK_EQ(Bits(last->last), Bits(pts.back().value)) << path;
   std::optional<std::pair<double, double>> mm;
   for (const Point& p : pts) {
     if (std::isnan(p.value)) continue;
@@ -368,12 +370,12 @@ void OracleComparison::CompareSummary(Run& run, const std::string& path, const O
             : std::pair(p.value, p.value);
   }
   if (mm) {
-    EXPECT_EQ(Bits(last->min), Bits(mm->first))
+    STRESS_CHECK_EQ(Bits(last->min), Bits(mm->first))
         << path << ": min " << last->min << ", expected " << mm->first << History(path);
-    EXPECT_EQ(Bits(last->max), Bits(mm->second))
+    STRESS_CHECK_EQ(Bits(last->max), Bits(mm->second))
         << path << ": max " << last->max << ", expected " << mm->second << History(path);
   } else {
-    EXPECT_TRUE(std::isnan(last->min) && std::isnan(last->max)) << path;
+    STRESS_CHECK(std::isnan(last->min) && std::isnan(last->max)) << path;
   }
 }
 
@@ -393,12 +395,12 @@ void OracleComparison::CompareRange(Run& run, const std::string& path,
     }
   }
   auto part = run.FetchValues(path, range);
-  ASSERT_TRUE(part.ok()) << path << ": " << part.status().ToString();
+  STRESS_CHECK(part.ok()) << path << ": " << part.status().ToString();
   std::vector<double> got;
   for (const auto& p : part->floats) got.push_back(p.step);
   for (const auto& p : part->strings) got.push_back(p.step);
-  EXPECT_EQ(got, expected) << path << " steps [" << *range.from << ", " << *range.to << "] limit "
-                           << range.limit;
+  STRESS_CHECK_EQ(got, expected) << path << " steps [" << *range.from << ", " << *range.to
+                                 << "] limit " << range.limit;
 }
 
-}  // namespace runlog::test
+}  // namespace runlog::stress

@@ -1,13 +1,13 @@
-#include "tests/util/run_ops.h"
+#include "tools/stress/ops.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 
-#include "tests/util/run_oracle.h"
+#include "tools/stress/oracle.h"
 
-namespace runlog::test {
+namespace runlog::stress {
 namespace {
 
 using wal::RecordType;
@@ -241,4 +241,4 @@ bool DecodeResult(std::string_view body, CallResult* result) {
   return d.done();
 }
 
-}  // namespace runlog::test
+}  // namespace runlog::stress

@@ -1,9 +1,9 @@
-// The child of the engine's crash test (run_crash_test.cc, which explains the whole test):
-// this test binary executed again, running RunCrashChild.DISABLED_Main. It logs a seeded
-// random mix of calls into the run kCrashRunId and reports each call, before and after, to
-// the parent through a pipe, until the parent kills it.
-#include <gtest/gtest.h>
+// The stress child (driver.cc explains the whole): `runlog-stress child ...`, executed by the
+// driver. It logs a seeded random mix of calls into the run kCrashRunId and reports each
+// call, before and after, to the driver through a pipe, with the file events its probes see
+// (power_loss.h), until the driver kills it.
 #include <limits.h>
+#include <rocksdb/env.h>
 #include <unistd.h>
 
 #include <bit>
@@ -19,11 +19,14 @@
 #include <thread>
 #include <vector>
 
+#include "engine/store.h"
 #include "runlog/runlog.h"
-#include "tests/util/run_ops.h"
-#include "tests/util/run_oracle.h"
+#include "tools/stress/ops.h"
+#include "tools/stress/oracle.h"
+#include "tools/stress/power_loss.h"
+#include "tools/stress/stress.h"
 
-namespace runlog::test {
+namespace runlog::stress {
 namespace {
 
 double FromBits(uint64_t b) {
@@ -304,8 +307,8 @@ void Send(MsgType type, int thread, const std::string& body) {
 }
 
 // Small batches, chunks and segments, frequent flushes: every life commits, seals chunks,
-// flushes RocksDB and rolls segments. Some lives run in sync mode.
-RunOptions ChildOptions(std::mt19937_64& rng) {
+// flushes RocksDB and rolls segments. Some lives run in sync mode; all do under power loss.
+RunOptions ChildOptions(std::mt19937_64& rng, bool power_loss) {
   constexpr Mode kModes[] = {Mode::kAsync, Mode::kAsync, Mode::kAsync,
                              Mode::kAsync, Mode::kSync,  Mode::kOffline};
   RunOptions o;
@@ -316,6 +319,7 @@ RunOptions ChildOptions(std::mt19937_64& rng) {
   o.flush_interval = std::chrono::milliseconds(20 + rng() % 31);
   o.segment_size = (uint64_t{64} << 10) << (rng() % 3);
   o.sync_interval = std::chrono::milliseconds(10 + rng() % 200);
+  if (power_loss) o.mode = Mode::kSync;
   return o;
 }
 
@@ -355,34 +359,38 @@ void Work(Run& run, Oracle& model, int t, uint64_t thread_seed, int ops) {
 }
 
 // Logs `ops` calls per thread, then waits to be killed. Never returns.
-[[noreturn]] void ChildMain(uint64_t seed, int threads, int ops, const std::string& repo_path) {
-  std::mt19937_64 rng(seed);
-  auto repo = Repository::Open(repo_path);
+[[noreturn]] void ChildMain(const ChildConfig& c) {
+  std::mt19937_64 rng(c.seed);
+  const EventSink sink = [](const char* event) { Send(MsgType::kEvent, 0, event); };
+  std::unique_ptr<SyncJournal> journal;
+  if (!c.journal.empty()) {
+    journal = SyncJournal::Open(c.journal);
+    if (journal == nullptr) ChildFatal("open the journal " + c.journal);
+  }
+  ProbeFileSystem fs(sink, journal.get());
+  auto env = rocksdb::NewCompositeEnv(std::make_shared<ProbeRocksFs>(sink, journal.get()));
+  engine::SetStoreEnvForTesting(env.get());
+  auto repo = Repository::Open(c.repo, {.file_system = &fs});
   if (!repo.ok()) ChildFatal("open the repository: " + repo.status().ToString());
   Send(MsgType::kOpening, 0, "");
-  auto started = (*repo)->StartRun(ChildOptions(rng));
+  auto started = (*repo)->StartRun(ChildOptions(rng, journal != nullptr));
   if (!started.ok()) ChildFatal("start the run: " + started.status().ToString());
   Run& run = **started;
-  std::vector<Oracle> models = ThreadModels(run, threads);
+  std::vector<Oracle> models = ThreadModels(run, c.threads);
   Send(MsgType::kReady, 0, "");
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) {
-    pool.emplace_back(Work, std::ref(run), std::ref(models[t]), t, rng(), ops);
+  for (int t = 1; t < c.threads; ++t) {
+    pool.emplace_back(Work, std::ref(run), std::ref(models[t]), t, rng(), c.ops_per_thread);
   }
-  Work(run, models[0], 0, rng(), ops);
+  Work(run, models[0], 0, rng(), c.ops_per_thread);
   for (auto& th : pool) th.join();
   for (;;) pause();
 }
 
-// The entry point of the children (see the file comment); skipped when run directly.
-TEST(RunCrashChild, DISABLED_Main) {
-  const char* spec = std::getenv(kCrashChildEnv);
-  if (spec == nullptr) GTEST_SKIP() << "a child process of RunCrashTest, started by it";
-  uint64_t seed = 0;
-  int threads = 0, ops = 0, used = 0;
-  ASSERT_EQ(std::sscanf(spec, "%lu:%d:%d:%n", &seed, &threads, &ops, &used), 3);
-  ChildMain(seed, threads, ops, spec + used);
+}  // namespace
+
+void RunChild(const ChildConfig& config) {
+  ChildMain(config);
 }
 
-}  // namespace
-}  // namespace runlog::test
+}  // namespace runlog::stress

@@ -1,7 +1,7 @@
-// The oracle of the engine's crash test (tests/engine/run_crash_test.cc), kept outside the
+// The oracle of the stress driver (tools/stress/driver.cc), kept outside the
 // repository: the data model's rules over plain containers. It predicts the result code of
 // every call, applies the calls that succeed, and compares a run reopened after a crash with
-// its state. The crash test's child also keeps one per thread, as its guess of the run.
+// its state. The stress child also keeps one per thread, as its guess of the run.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "runlog/runlog.h"
-#include "tests/util/run_ops.h"
+#include "tools/stress/ops.h"
 
-namespace runlog::test {
+namespace runlog::stress {
 
 bool IsSeries(FieldType t);
 bool UnderSys(std::string_view p);
@@ -131,4 +131,4 @@ class OracleComparison {
   std::mt19937_64& rng_;
 };
 
-}  // namespace runlog::test
+}  // namespace runlog::stress

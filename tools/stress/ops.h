@@ -1,10 +1,11 @@
-// Calls of the public Run API as data, for the engine's crash test
-// (tests/engine/run_crash_test.cc): one Op per call, how it is made on a Run, how it reads in
-// a failure message, and the reports its child process sends the parent through a pipe.
+// Calls of the public Run API as data, for the stress driver (tools/stress/driver.cc): one
+// Op per call, how it is made on a Run, how it reads in a failure message, and the reports
+// its child process sends the driver through a pipe.
 //
 // The pipe carries frames (u32 body size, u8 MsgType, u8 thread, body), each written with one
 // write() of at most PIPE_BUF bytes, so that the frames of the child's threads never
-// interleave. A kIntent body is an Intent, a kResult body a CallResult, a kFatal body text.
+// interleave. A kIntent body is an Intent, a kResult body a CallResult, a kFatal body text,
+// a kEvent body the name of a file event (tools/stress/power_loss.h).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,7 @@
 #include "format/records.h"
 #include "runlog/runlog.h"
 
-namespace runlog::test {
+namespace runlog::stress {
 
 // ---- operations ----------------------------------------------------------------------
 
@@ -73,12 +74,10 @@ std::string Describe(const Op& op);
 // Makes the call on `run`: its LSN or its error.
 Result<uint64_t> Execute(Run& run, const Op& op);
 
-// ---- the crash test's child and its reports -----------------------------------------
+// ---- the stress child and its reports -----------------------------------------
 
 // The run the child logs into, resumed by this custom id in every life.
 inline constexpr char kCrashRunId[] = "crash-sweep";
-// The child's task in its environment: "<seed>:<threads>:<ops>:<repository>".
-inline constexpr char kCrashChildEnv[] = "RUNLOG_CRASH_CHILD";
 // The child's end of the report pipe.
 inline constexpr int kCrashChildPipeFd = 100;
 
@@ -89,7 +88,7 @@ int ThreadOfPath(std::string_view path);
 // Microseconds since the epoch: the clock of Intent::t0 and CallResult::t1.
 int64_t NowMicros();
 
-enum class MsgType : uint8_t { kOpening = 1, kReady, kIntent, kResult, kFatal };
+enum class MsgType : uint8_t { kOpening = 1, kReady, kIntent, kResult, kFatal, kEvent };
 
 struct Message {
   MsgType type = MsgType::kFatal;
@@ -123,4 +122,4 @@ std::string EncodeResult(const CallResult& result);
 [[nodiscard]] bool DecodeIntent(std::string_view body, Intent* intent);
 [[nodiscard]] bool DecodeResult(std::string_view body, CallResult* result);
 
-}  // namespace runlog::test
+}  // namespace runlog::stress
