@@ -119,6 +119,8 @@ TEST_P(WalCrashTest, EveryAcknowledgedRecordSurvivesKill9) {
 
     // What a reader finds now: dense LSNs, every record intact, nothing acknowledged lost.
     test::LogContents log = test::ReadLog(dir);
+    // An early kill in the first life can land before the child created the log.
+    if (log.status.Is(Code::kNotFound) && acked.empty()) continue;
     ASSERT_TRUE(log.status.ok()) << "after kill " << kill << ": " << log.status.ToString();
     for (size_t i = 0; i < log.lsns.size(); ++i) ASSERT_EQ(log.lsns[i], i + 1);
     if (!acked.empty()) {
