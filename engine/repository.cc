@@ -1,7 +1,9 @@
 #include "engine/repository.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,6 +56,52 @@ std::string CustomIdHash(std::string_view custom) {
   return buf;
 }
 
+// A repository is one directory tree, and runlog follows no symbolic link inside it (the
+// repository's own path may be one): a linked run directory could alias another run's files,
+// and a linked lock, log or database could make a write land outside the repository (as root,
+// in /etc). Corruption naming the link and its target; OK when `path` is no link or missing.
+Status RefuseLink(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();  // the open says what is missing
+    return Status::FromErrno("cannot inspect", path, errno);
+  }
+  if (!S_ISLNK(st.st_mode)) return Status::OK();
+  char target[4096] = {0};
+  ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+  return Status::Corruption(path + " is a symbolic link (to " +
+                            (n > 0 ? std::string(target, static_cast<size_t>(n)) : "?") +
+                            "); runlog follows no links inside a repository: move what it "
+                            "points to into place, or link the whole repository instead");
+}
+
+// RefuseLink for `dir` and every entry of it (a missing `dir` is OK). An unreadable `dir`
+// is an IOError naming it (e.g. Permission denied).
+Status RefuseLinksIn(const std::string& dir) {
+  RUNLOG_RETURN_IF_ERROR(RefuseLink(dir));
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status::OK();
+    return Status::FromErrno("cannot list", dir, errno);
+  }
+  Status s;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    s = RefuseLink(dir + "/" + e->d_name);
+    if (!s.ok()) break;
+  }
+  ::closedir(d);
+  return s;
+}
+
+// The files of a run that runlog opens (DESIGN §3), none of which may be a link.
+Status CheckRunTree(const std::string& dir) {
+  RUNLOG_RETURN_IF_ERROR(RefuseLink(dir));
+  for (const char* file : {"/LOCK", "/summary"}) RUNLOG_RETURN_IF_ERROR(RefuseLink(dir + file));
+  RUNLOG_RETURN_IF_ERROR(RefuseLinksIn(dir + "/wal"));
+  return RefuseLinksIn(dir + "/db");
+}
+
 Result<std::string> ReadSmallFile(FileSystem* fs, const std::string& path) {
   RUNLOG_ASSIGN_OR_RETURN(int fd, fs->Open(path, O_RDONLY));
   std::string out(4096, '\0');
@@ -91,7 +139,9 @@ Status WriteFileAtomically(FileSystem* fs, const std::string& dir, const std::st
 class FileLock {
  public:
   static Result<FileLock> Acquire(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a linked lock file would have its target created and written.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == ELOOP) return RefuseLink(path);
     if (fd < 0) return Status::FromErrno("cannot open lock file", path, errno);
     while (::flock(fd, LOCK_EX) != 0) {
       if (errno != EINTR) {
@@ -147,6 +197,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& path,
   FileSystem* fs = options.fs != nullptr ? options.fs : FileSystem::Default();
   const std::string meta = path + "/repository";
   RUNLOG_ASSIGN_OR_RETURN(bool exists, fs->IsDirectory(path));
+  for (const char* sub :
+       {"/repository", "/ids", "/runs", "/index", "/index/sys", "/index/custom"}) {
+    if (exists) RUNLOG_RETURN_IF_ERROR(RefuseLink(path + sub));
+  }
   Result<std::string> content = exists ? ReadSmallFile(fs, meta) : Status::NotFound(meta);
   if (!content.ok() && content.status().Is(Code::kNotFound)) {
     if (!options.create_if_missing) {
@@ -200,11 +254,19 @@ Result<uint64_t> Repository::AllocateNumber() {
     if (buf[i] < '0' || buf[i] > '9') return Status::Corruption(path + " holds no run number");
     last = last * 10 + static_cast<uint64_t>(buf[i] - '0');
   }
-  const std::string next = std::to_string(last + 1) + "\n";
-  if (::pwrite(lock.fd(), next.data(), next.size(), 0) != static_cast<ssize_t>(next.size()) ||
-      ::ftruncate(lock.fd(), static_cast<off_t>(next.size())) != 0 || ::fdatasync(lock.fd()) != 0) {
-    return Status::FromErrno("cannot update", path, errno);
+  // A write of this file that failed half-way (a short write, then a full disk: "10" over
+  // "9\n" leaves "1\n") can leave a smaller number than was handed out: never hand out a
+  // number that already names a run, whose index entry would be replaced.
+  while (::access((path_ + "/index/sys/" + key_ + "-" + std::to_string(last + 1)).c_str(), F_OK) ==
+         0) {
+    ++last;
   }
+  // Through the file seam, so that fault-injection tests reach this write too.
+  const std::string next = std::to_string(last + 1) + "\n";
+  RUNLOG_RETURN_IF_ERROR(fs_->WriteAt(
+      lock.fd(), path, 0, std::span(reinterpret_cast<const uint8_t*>(next.data()), next.size())));
+  RUNLOG_RETURN_IF_ERROR(fs_->Truncate(lock.fd(), path, next.size()));
+  RUNLOG_RETURN_IF_ERROR(fs_->SyncData(lock.fd(), path));
   return last + 1;
 }
 
@@ -281,6 +343,7 @@ Result<RunInfo> Repository::LoadRun(const std::string& uuid_hex) const {
   wal::ReaderOptions ro;
   ro.fs = fs_;
   const std::string dir = path_ + "/runs/" + uuid_hex;
+  RUNLOG_RETURN_IF_ERROR(CheckRunTree(dir));
   auto reader = wal::Reader::Open(dir + "/wal", ro);
   if (!reader.ok()) {
     if (reader.status().Is(Code::kNotFound)) return Status::NotFound("no run " + uuid_hex);
@@ -306,6 +369,7 @@ Result<RunInfo> Repository::LoadRun(const std::string& uuid_hex) const {
 }
 
 Result<RunInfo> Repository::LoadIndexed(const std::string& file) const {
+  RUNLOG_RETURN_IF_ERROR(RefuseLink(file));
   RUNLOG_ASSIGN_OR_RETURN(std::string uuid, ReadSmallFile(fs_, file));
   while (!uuid.empty() && uuid.back() == '\n') uuid.pop_back();
   if (!IsHex32(uuid)) return Status::Corruption(file + " does not hold a run uuid");

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 
 #include "engine/path.h"
 #include "engine/queries.h"
@@ -100,12 +102,7 @@ Status Run::Impl::OpenWritable(engine::Repository* repo) {
   flush_hook_writer_ = writer_.get();
   // RocksDB flushes on its own when a memtable fills: the log is synced first, so the
   // applied LSN on disk never passes the log's durable end.
-  RUNLOG_ASSIGN_OR_RETURN(
-      store_,
-      engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kPrimary,
-                                                           [this] { SyncLogBeforeFlush(); })));
-  RUNLOG_ASSIGN_OR_RETURN(committer_,
-                          engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+  RUNLOG_RETURN_IF_ERROR(OpenPrimary([this] { SyncLogBeforeFlush(); }));
   RUNLOG_RETURN_IF_ERROR(CatchUp());
   if (committer_->applied_lsn() > writer_->last_lsn()) {
     return Status::Corruption("run " + sys_id_ + ": the database has applied LSN " +
@@ -184,19 +181,19 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
     // No writer. A run stopped cleanly has nothing in its log past the applied LSN, which one
     // read of the log shows; opening the database as a writer (tens of milliseconds, and
     // writes) is only for a log a dead writer left behind, or a database it never created.
+    // A database that cannot be read, or is another run's, goes the writer's way too (OpenPrimary
+    // rebuilds it from the log).
     bool behind = true;
     if (auto opened = open_secondary(); opened.ok()) {
       store_ = std::move(opened).value();
-      RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
-      RUNLOG_ASSIGN_OR_RETURN(behind, LogHasRecordsAfter(applied));
+      Result<uint64_t> applied = engine::ReadAppliedLsn(*store_);
+      if (applied.ok() && CheckIdentity(*store_).ok()) {
+        RUNLOG_ASSIGN_OR_RETURN(behind, LogHasRecordsAfter(*applied));
+      }
     }
     if (behind) {
       store_.reset();
-      RUNLOG_ASSIGN_OR_RETURN(
-          store_,
-          engine::RunStore::Open(dir_ + "/db", StoreOptionsFor(engine::StoreMode::kPrimary)));
-      RUNLOG_ASSIGN_OR_RETURN(
-          committer_, engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+      RUNLOG_RETURN_IF_ERROR(OpenPrimary(nullptr));
       RUNLOG_RETURN_IF_ERROR(CatchUp());
       RUNLOG_RETURN_IF_ERROR(SyncLogThenFlush());
       committer_.reset();
@@ -205,12 +202,104 @@ Status Run::Impl::OpenReadOnly(engine::Repository* repo) {
   }
   if (store_ == nullptr) {
     RUNLOG_ASSIGN_OR_RETURN(store_, open_secondary());
+    // Beside a live writer nothing is rebuilt here (the writer's open would have): refuse.
+    RUNLOG_RETURN_IF_ERROR(CheckIdentity(*store_));
   }
   RUNLOG_ASSIGN_OR_RETURN(uint64_t applied, engine::ReadAppliedLsn(*store_));
   committed_lsn_ = applied;
   logged_lsn_ = applied;
   stopped_ = true;  // no writes
   return Status::OK();
+}
+
+Status Run::Impl::TryOpenPrimary(const std::function<void()>& before_flush) {
+  committer_.reset();
+  store_.reset();
+  RUNLOG_ASSIGN_OR_RETURN(
+      store_, engine::RunStore::Open(dir_ + "/db",
+                                     StoreOptionsFor(engine::StoreMode::kPrimary, before_flush)));
+  RUNLOG_ASSIGN_OR_RETURN(committer_,
+                          engine::Committer::Open(store_.get(), CommitterOptionsFrom(options_)));
+  return CheckIdentity(*store_);
+}
+
+Status Run::Impl::OpenPrimary(const std::function<void()>& before_flush) {
+  Status damage = TryOpenPrimary(before_flush);
+  // Only damage is rebuilt: an I/O error (permissions, a full disk, db/ not a directory)
+  // says nothing about the database and is the caller's to see.
+  if (damage.ok() || !damage.Is(Code::kCorruption)) return damage;
+  committer_.reset();
+  store_.reset();
+  // The log is the source of truth (DESIGN §2) and is never trimmed: when it starts at LSN 1
+  // with the run's CreateRun and reads to its end (a torn tail aside), committing it from the
+  // start rebuilds the whole database. Read through once first: a log that cannot rebuild
+  // leaves the damaged database where it is.
+  wal::ReaderOptions ro;
+  ro.detect_live_writer = false;  // the run's lock is ours
+  ro.fs = fs_;
+  Status log_ok;
+  if (auto reader = wal::Reader::Open(dir_ + "/wal", ro); !reader.ok()) {
+    log_ok = reader.status();
+  } else {
+    wal::Record rec;
+    for (bool first = true;; first = false) {
+      Result<bool> more = (*reader)->Next(&rec);
+      if (!more.ok()) {
+        log_ok = more.status();
+        break;
+      }
+      if (!*more) break;
+      if (first &&
+          (rec.lsn != 1 || rec.type != static_cast<uint16_t>(wal::RecordType::CreateRun))) {
+        log_ok = Status::Corruption(dir_ + "/wal does not start with the run's CreateRun at LSN 1");
+        break;
+      }
+    }
+  }
+  if (!log_ok.ok()) {
+    return damage.WithContext("run " + sys_id_ + ": the log cannot rebuild the database (" +
+                              log_ok.ToString() + "); it is left in place");
+  }
+  RUNLOG_RETURN_IF_ERROR(MoveDatabaseAside(damage));
+  return TryOpenPrimary(before_flush);
+}
+
+Status Run::Impl::MoveDatabaseAside(const Status& why) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::string aside = dir_ + "/db.damaged-" + stamp;
+  for (int n = 2; ::access(aside.c_str(), F_OK) == 0; ++n) {
+    aside = dir_ + "/db.damaged-" + stamp + "-" + std::to_string(n);
+  }
+  RUNLOG_RETURN_IF_ERROR(fs_->Rename(dir_ + "/db", aside));
+  RUNLOG_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  // Never deleted: kept for inspection with the reason, and said on stderr, the only channel
+  // a library has for a recovery that succeeds.
+  const std::string note =
+      "runlog moved this database aside and rebuilt the run's database "
+      "from its log: " +
+      why.ToString() + "\n";
+  if (auto fd = fs_->Open(aside + "/RUNLOG-DAMAGED.txt", O_WRONLY | O_CREAT | O_TRUNC); fd.ok()) {
+    (void)fs_->WriteAt(*fd, aside, 0,
+                       std::span(reinterpret_cast<const uint8_t*>(note.data()), note.size()));
+    (void)fs_->Close(*fd, aside);
+  }
+  std::fprintf(stderr, "runlog: run %s: %s; moved it to %s and rebuilding it from the log\n",
+               sys_id_.c_str(), why.ToString().c_str(), aside.c_str());
+  return Status::OK();
+}
+
+Status Run::Impl::CheckIdentity(const engine::RunStore& store) const {
+  Result<Atom> uuid = engine::QueryAtom(store, "sys/uuid");
+  if (!uuid.ok()) return uuid.status().Is(Code::kNotFound) ? Status::OK() : uuid.status();
+  const std::string* hex = std::get_if<std::string>(&uuid->value);
+  if (hex != nullptr && *hex == uuid_) return Status::OK();
+  return Status::Corruption(store.dir() + " is the database of run " +
+                            (hex != nullptr ? *hex : std::string("?")) + ", not of run " + sys_id_ +
+                            " (" + uuid_ + ")");
 }
 
 Status Run::Impl::OpenDebug(engine::Repository* repo) {

@@ -69,6 +69,14 @@ class Run::Impl {
   engine::StoreOptions StoreOptionsFor(engine::StoreMode mode,
                                        std::function<void()> before_flush = nullptr) const;
   Status OpenReadOnly(engine::Repository* repo);
+  // Opens the run's database as its primary with a committer (the run's lock is held). A
+  // damaged database (Corruption opening or loading it) or another run's is moved aside to
+  // db.damaged-<UTC time> and rebuilt from the log, which holds the whole run.
+  Status OpenPrimary(const std::function<void()>& before_flush);
+  Status TryOpenPrimary(const std::function<void()>& before_flush);
+  Status MoveDatabaseAside(const Status& why);
+  // Corruption when the database holds another run's sys/uuid.
+  Status CheckIdentity(const engine::RunStore& store) const;
   Status OpenDebug(engine::Repository* repo);
   Status CatchUp();  // commits everything the WAL holds beyond the applied LSN
   // Syncs the log, then flushes RocksDB: a flushed applied LSN never passes the log's

@@ -1,54 +1,21 @@
 // Disk full under a run (DESIGN §8): logging reports the error, keeps everything already
 // acknowledged, does not corrupt, and recovers when space returns. Faults are injected at
-// the file seam under the WAL (tests/util/fault_file_system.h) and under RocksDB (an Env
-// whose writable files fail with NoSpace while armed).
+// the file seam under the WAL (tests/util/fault_file_system.h) and under RocksDB
+// (tests/util/rocksdb_fault_fs.h). Every fault kind on every path: fault_matrix_test.cc.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
 
-#include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "engine/store.h"
 #include "runlog/runlog.h"
 #include "tests/util/fault_file_system.h"
+#include "tests/util/rocksdb_fault_fs.h"
 #include "tests/util/temp_dir.h"
 
 namespace runlog {
 namespace {
-
-// RocksDB's files fail every append with "no space" while `full` is set.
-class FullDiskFs : public rocksdb::FileSystemWrapper {
- public:
-  explicit FullDiskFs(std::atomic<bool>* full)
-      : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()), full_(full) {}
-  const char* Name() const override { return "FullDiskFs"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* out,
-                                    rocksdb::IODebugContext* dbg) override {
-    if (full_->load()) return rocksdb::IOStatus::NoSpace("injected: " + name);
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    auto s = target()->NewWritableFile(name, o, &file, dbg);
-    if (s.ok()) out->reset(new File(std::move(file), full_));
-    return s;
-  }
-
- private:
-  class File : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    File(std::unique_ptr<rocksdb::FSWritableFile> f, std::atomic<bool>* full)
-        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), full_(full) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                             rocksdb::IODebugContext* dbg) override {
-      if (full_->load()) return rocksdb::IOStatus::NoSpace("injected append");
-      return target()->Append(data, o, dbg);
-    }
-
-   private:
-    std::atomic<bool>* full_;
-  };
-  std::atomic<bool>* full_;
-};
 
 TEST(RunFaultTest, DiskFullUnderTheLogFailsTheCallAndLosesNothingAcknowledged) {
   test::TempDir tmp;
@@ -84,15 +51,15 @@ TEST(RunFaultTest, DiskFullUnderTheLogFailsTheCallAndLosesNothingAcknowledged) {
 
 TEST(RunFaultTest, DiskFullUnderRocksDbStopsTheCommitUntilSpaceReturns) {
   test::TempDir tmp;
-  std::atomic<bool> full{false};
-  auto env = rocksdb::NewCompositeEnv(std::make_shared<FullDiskFs>(&full));
+  auto fault_fs = std::make_shared<test::RocksDbFaultFs>();
+  auto env = rocksdb::NewCompositeEnv(fault_fs);
   engine::SetStoreEnvForTesting(env.get());
   {
     auto repo = Repository::Open(tmp.Sub("repo")).value();
     auto run = repo->StartRun({.flush_interval = std::chrono::milliseconds(10)}).value();
     (*run)["before"] = 1;
     ASSERT_TRUE(run->Wait().ok());
-    full = true;
+    fault_fs->SetFull(true);
     // The log still acknowledges; the commit fails at its next flush and says so.
     for (int i = 0; i < 20000; ++i) ASSERT_TRUE(run->Append("loss", i).ok());
     Status waited;
@@ -103,7 +70,7 @@ TEST(RunFaultTest, DiskFullUnderRocksDbStopsTheCommitUntilSpaceReturns) {
     }
     ASSERT_FALSE(waited.ok()) << "the commit never reported the full disk";
     EXPECT_TRUE(waited.Is(Code::kIOError)) << waited.ToString();
-    full = false;  // space returns: the committer resumes from the log
+    fault_fs->SetFull(false);  // space returns: the committer resumes from the log
     Status ok = Status::IOError("not yet");
     for (int i = 0; i < 100 && !ok.ok(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
