@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "runlog/runlog.h"
+#include "tests/util/cli_runner.h"
 #include "tests/util/temp_dir.h"
 #include "tests/util/wal_fixtures.h"
 
@@ -45,17 +46,6 @@ constexpr int kPoints = 2000;  // per writer, in its own series and in the share
 constexpr int kBurst = 10;     // points between pauses: the writing lasts a few seconds
 constexpr std::chrono::milliseconds kPause{25};
 constexpr int kReaderThreads = 2;
-
-// The runlog executable: $RUNLOG_BINARY, else this build's.
-std::string RunlogBinary() {
-  if (const char* env = std::getenv("RUNLOG_BINARY"); env != nullptr && *env != '\0') return env;
-#ifdef RUNLOG_BINARY
-  return RUNLOG_BINARY;
-#else
-  // engine_tests is built in <build>/tests, the runlog executable in <build>.
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "runlog").string();
-#endif
-}
 
 // Fails the test by aborting when it is not disarmed within `limit`: a deadlock must not hang
 // the suite.
@@ -100,7 +90,7 @@ Output RunlogCli(const std::vector<std::string>& args, const std::string& scratc
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const std::string binary = RunlogBinary();
+  const std::string binary = test::RunlogBinary();
   std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

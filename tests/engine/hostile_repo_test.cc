@@ -42,17 +42,6 @@ using test::ShellQuote;
 
 constexpr int kPoints = 100;
 
-// The runlog executable: $RUNLOG_BINARY, else this build's.
-std::string RunlogBinary() {
-  if (const char* env = std::getenv("RUNLOG_BINARY"); env != nullptr && *env != '\0') return env;
-#ifdef RUNLOG_BINARY
-  return RUNLOG_BINARY;
-#else
-  // engine_tests is built in <build>/tests, the runlog executable in <build>.
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "runlog").string();
-#endif
-}
-
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -150,7 +139,7 @@ class HostileRepoTest : public ::testing::Test {
     ExpectIntact(**run, name);
   }
 
-  CliResult Cli(const std::string& args) { return test::RunCli(RunlogBinary(), args); }
+  CliResult Cli(const std::string& args) { return test::RunCli(test::RunlogBinary(), args); }
 
   test::TempDir tmp_;
   std::string repo_path_ = tmp_.Sub("repo");
@@ -436,13 +425,14 @@ class HostileRepoPermissionsTest : public HostileRepoTest {
 
   CliResult AsNobody(const std::string& args) {
     return test::RunCli("setpriv", "--reuid=65534 --regid=65534 --clear-groups " +
-                                       ShellQuote(RunlogBinary()) + " " + args);
+                                       ShellQuote(test::RunlogBinary()) + " " + args);
   }
   CliResult FetchLoss() { return AsNobody("fetch " + ShellQuote(repo_path_) + " r loss --json"); }
   CliResult LogOne() {
     return test::RunCli("setpriv",
-                        "--reuid=65534 --regid=65534 --clear-groups " + ShellQuote(RunlogBinary()) +
-                            " log " + ShellQuote(repo_path_) + " --custom-run-id r --ack",
+                        "--reuid=65534 --regid=65534 --clear-groups " +
+                            ShellQuote(test::RunlogBinary()) + " log " + ShellQuote(repo_path_) +
+                            " --custom-run-id r --ack",
                         R"({"op":"assign","path":"late","value":1})"
                         "\n");
   }
@@ -560,8 +550,9 @@ std::vector<Racer> Race(const test::TempDir& tmp, const std::string& repo, int n
     }
     const std::string base = tmp.Sub("racer" + std::to_string(i));
     test::WriteFile(base + ".in", ops);
-    racers[i].pid = Spawn({RunlogBinary(), "log", repo, "--custom-run-id", custom_id(i), "--ack"},
-                          base + ".in", base + ".out", base + ".err");
+    racers[i].pid =
+        Spawn({test::RunlogBinary(), "log", repo, "--custom-run-id", custom_id(i), "--ack"},
+              base + ".in", base + ".out", base + ".err");
     EXPECT_GT(racers[i].pid, 0);
   }
   for (int i = 0; i < n; ++i) {

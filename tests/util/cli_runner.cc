@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "tests/util/temp_dir.h"
 #include "tests/util/wal_fixtures.h"
@@ -33,6 +34,11 @@ CliResult RunCli(const std::string& binary, const std::string& args,
   r.out = ReadFile(io.Sub("out"));
   r.err = ReadFile(io.Sub("err"));
   return r;
+}
+
+std::string RunlogBinary() {
+  if (const char* env = std::getenv("RUNLOG_BINARY"); env != nullptr && *env != '\0') return env;
+  return RUNLOG_BINARY;
 }
 
 }  // namespace runlog::test

@@ -16,6 +16,10 @@ struct CliResult {
 CliResult RunCli(const std::string& binary, const std::string& args,
                  const std::string& stdin_text = "");
 
+// The runlog executable of this build tree (RUNLOG_BINARY, see tests/CMakeLists.txt), or
+// $RUNLOG_BINARY when set.
+std::string RunlogBinary();
+
 // Single-quotes `s` for /bin/sh.
 std::string ShellQuote(const std::string& s);
 
