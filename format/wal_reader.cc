@@ -277,6 +277,22 @@ Status Reader::OpenSegment(size_t index) {
     have_run_id_ = true;
     end_.run_id = header.run_id;
   }
+  // A last segment past a gap that holds no record was torn at a roll: its header was
+  // synced when it was created, the previous segment's unsynced tail was lost (a power cut).
+  // Nothing in it was ever acknowledged, since acknowledging it would have synced that tail.
+  if (is_last && !options_.follow && expected_lsn_ != 0 && header.first_lsn > expected_lsn_ &&
+      ForEachDataRegion(*seg, kSegmentHeaderSize,
+                        [](uint64_t, std::span<const uint8_t> b) { return AllZero(b); })) {
+    Damage d{DamageKind::kTornTail, file.path, 0, size,
+             "an empty segment starting at LSN " + std::to_string(header.first_lsn) +
+                 " after the previous one ended before LSN " + std::to_string(expected_lsn_) +
+                 " (a roll whose previous segment lost its tail)"};
+    if (options_.mode == RecoveryMode::kStrict) return Status::Corruption(d.ToString());
+    Report(d);
+    end_.unusable_segments.push_back(file.path);
+    CloseSegment();
+    return Status::OK();
+  }
   end_.has_segments = true;
   if (expected_lsn_ != 0 && header.first_lsn != expected_lsn_) {
     Damage d{DamageKind::kLsnGap, file.path, 0, 0,

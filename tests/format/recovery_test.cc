@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -209,6 +210,66 @@ TEST(RecoveryTest, ALastSegmentWhoseHeaderNeverLandedIsATornTail) {
   test::AppendPoints(**w, 1);
   ASSERT_TRUE((*w)->Close().ok());
   EXPECT_TRUE(test::ReadLog(tmp.path(), Mode(RecoveryMode::kStrict)).status.ok());
+}
+
+// A power cut after a roll: the new segment's header was synced when it was created, the
+// old segment's unsynced last record was lost. The empty new segment is a torn tail, not a
+// gap; were a record in it, the gap would be corruption (its sync would have synced the old
+// segment first).
+TEST(RecoveryTest, AnEmptyLastSegmentAfterALostTailIsATornTail) {
+  for (bool record_in_last : {false, true}) {
+    SCOPED_TRACE(record_in_last ? "a record in the last segment" : "the last segment empty");
+    test::TempDir tmp;
+    test::WritePointLog(tmp.path(), 4096, 100);
+    std::vector<std::string> segs = test::SegmentPaths(tmp.path());
+    ASSERT_GE(segs.size(), 3u);
+    const std::string old_seg = segs[segs.size() - 2], last_seg = segs.back();
+    Lsn last_first;
+    ASSERT_TRUE(ParseSegmentFileName(last_seg.substr(last_seg.rfind('/') + 1), &last_first));
+    // The offsets of the old segment's last record and of the last segment's first.
+    uint64_t old_last = 0, last_second = 0;
+    {
+      auto reader = Reader::Open(tmp.path(), {}).value();
+      Record rec;
+      while (reader->Next(&rec).value()) {
+        if (rec.lsn == last_first - 1) old_last = rec.offset;
+        if (rec.lsn == last_first + 1) last_second = rec.offset;
+      }
+    }
+    ASSERT_GT(old_last, 0u);
+    std::string old_bytes = test::ReadFile(old_seg);
+    std::fill(old_bytes.begin() + static_cast<long>(old_last), old_bytes.end(), '\0');
+    test::WriteFile(old_seg, old_bytes);
+    std::string last_bytes = test::ReadFile(last_seg);
+    const size_t keep = record_in_last ? last_second : kSegmentHeaderSize;
+    ASSERT_GT(keep, 0u);
+    std::fill(last_bytes.begin() + static_cast<long>(keep), last_bytes.end(), '\0');
+    test::WriteFile(last_seg, last_bytes);
+
+    test::LogContents got = test::ReadLog(tmp.path());
+    if (record_in_last) {
+      EXPECT_TRUE(got.status.Is(Code::kCorruption)) << got.status.ToString();
+      EXPECT_NE(got.status.message().find("LSN gap"), std::string::npos) << got.status.message();
+      EXPECT_FALSE(Writer::Open(tmp.path(), test::SmallLogOptions(4096)).ok());
+      continue;
+    }
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    EXPECT_EQ(got.lsns.size(), last_first - 2);
+    ASSERT_EQ(got.damage.size(), 1u);
+    EXPECT_EQ(got.damage[0].kind, DamageKind::kTornTail);
+    EXPECT_EQ(got.damage[0].segment, last_seg);
+    EXPECT_TRUE(
+        test::ReadLog(tmp.path(), Mode(RecoveryMode::kStrict)).status.Is(Code::kCorruption));
+    // The writer drops the empty segment and goes on right after the last record.
+    auto w = Writer::Open(tmp.path(), test::SmallLogOptions(4096));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    EXPECT_EQ((*w)->last_lsn(), last_first - 2);
+    test::AppendPoints(**w, 3);
+    ASSERT_TRUE((*w)->Close().ok());
+    got = test::ReadLog(tmp.path(), Mode(RecoveryMode::kStrict));
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    EXPECT_EQ(got.lsns.size(), last_first + 1);
+  }
 }
 
 TEST(RecoveryTest, BadMagicAndNewerVersionsAreClearErrors) {
