@@ -19,11 +19,15 @@ int main(int argc, char** argv) {
   StressConfig c;
   c.seed = std::random_device{}();
   app.add_option("--kills", c.kills, "child lives, each ended by SIGKILL")
-      ->check(CLI::Range(1, 1000000));
-  app.add_option("--threads", c.threads, "logging threads in the child")->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "logging threads in the child")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--ops", c.ops_per_thread, "calls per thread per life")
-      ->check(CLI::Range(1, 10000000));
-  app.add_option("--seed", c.seed, "replays a run's choices (printed at the start)");
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  app.add_option("--seed", c.seed, "replays a run's choices (default: random; printed)");
   app.add_flag("--power-loss", c.power_loss,
                "sync mode; after each kill drop what no sync covered");
   app.add_option("--repo", c.repo, "repository directory (default: a temporary one)");
